@@ -1,0 +1,39 @@
+# Entry points. The README's two setup commands are `make dev` and `make test`.
+SHELL := /bin/bash
+PY := .venv/bin/python
+
+.PHONY: venv control-plane dev test test-unit test-integration lint typecheck crds check-crds check lock
+
+venv:
+	@hack/install-python.sh
+
+# Builds (or finds cached) etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok.
+control-plane:
+	@hack/build-control-plane.sh >/dev/null
+
+# Local dev mode on an embedded cluster.
+dev: venv control-plane
+	@ENVTEST_ASSETS=$$(hack/build-control-plane.sh 2>/dev/null | tail -n1) $(PY) -m controllers.cli dev
+
+# Every test: unit tests, then integration tests against the real local control plane.
+test: venv control-plane
+	@ENVTEST_ASSETS=$$(hack/build-control-plane.sh 2>/dev/null | tail -n1) $(PY) -m pytest $(PYTEST_ARGS)
+
+test-unit: venv
+	@$(PY) -m pytest tests/unit $(PYTEST_ARGS)
+
+test-integration: venv control-plane
+	@ENVTEST_ASSETS=$$(hack/build-control-plane.sh 2>/dev/null | tail -n1) $(PY) -m pytest tests/integration $(PYTEST_ARGS)
+
+lint: venv
+	@.venv/bin/ruff check .
+	@.venv/bin/ruff format --check .
+
+typecheck: venv
+	@.venv/bin/mypy
+
+# Static checks CI runs besides the tests.
+check: lint typecheck
+
+lock:
+	uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 -q -o requirements.lock --custom-compile-command "make lock"

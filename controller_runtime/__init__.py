@@ -1,0 +1,1 @@
+"""An asyncio controller runtime for Kubernetes: workqueues, informers, client, manager, envtest."""

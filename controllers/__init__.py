@@ -1,0 +1,1 @@
+"""The Sei operator: SeiNode and SeiNodeDeployment reconcilers."""

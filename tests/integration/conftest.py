@@ -1,0 +1,87 @@
+"""Integration fixtures: one real control plane per test session, a fresh namespace per test.
+
+The control plane is the full one (etcd, kube-apiserver, kube-controller-manager,
+kube-scheduler, kwok with fake Ready nodes). When a test fails, the component logs are kept and
+their tails are attached to the failure report.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from kubernetes_asyncio import client
+
+from controller_runtime.envtest import ASSETS_ENV, ControlPlane, ControlPlaneOptions
+
+REPO = Path(__file__).resolve().parents[2]
+_failures: list[str] = []
+
+
+def _assets_dir() -> Path:
+    # `make test` exports the directory; a bare `pytest` builds or finds the cached binaries.
+    if not os.environ.get(ASSETS_ENV):
+        out = subprocess.run(
+            [str(REPO / "hack" / "build-control-plane.sh")],
+            check=True,
+            stdout=subprocess.PIPE,
+            text=True,
+        ).stdout
+        os.environ[ASSETS_ENV] = out.strip().splitlines()[-1]
+    return Path(os.environ[ASSETS_ENV])
+
+
+@pytest.fixture(scope="session")
+def envtest_assets() -> Path:
+    """The directory of the control-plane binaries, for tests that start their own."""
+    return _assets_dir()
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def control_plane(envtest_assets: Path) -> AsyncIterator[ControlPlane]:
+    cp = ControlPlane(ControlPlaneOptions(assets_dir=envtest_assets, full=True, fake_nodes=2))
+    await cp.start()
+    try:
+        yield cp
+    finally:
+        keep = bool(_failures)
+        await cp.stop(keep_logs=keep)
+        if keep:
+            print(f"\ncontrol plane logs kept in {cp.log_dir}")
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def api_client(control_plane: ControlPlane) -> AsyncIterator[client.ApiClient]:
+    api = await control_plane.new_api_client()
+    try:
+        yield api
+    finally:
+        await api.close()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def namespace(api_client: client.ApiClient) -> AsyncIterator[str]:
+    name = f"t-{uuid.uuid4().hex[:10]}"
+    core = client.CoreV1Api(api_client)
+    await core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
+    try:
+        yield name
+    finally:
+        # Deletion finishes in the background (the namespace controller empties it).
+        await core.delete_namespace(name)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    report = yield
+    if report.failed:
+        _failures.append(item.nodeid)
+        cp = getattr(item, "funcargs", {}).get("control_plane")
+        if isinstance(cp, ControlPlane):
+            report.sections.append(("control plane", cp.describe()))
+    return report
