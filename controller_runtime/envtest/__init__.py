@@ -11,6 +11,7 @@ from controller_runtime.envtest.controlplane import (
     ControlPlaneOptions,
 )
 from controller_runtime.envtest.process import ProcessError
+from controller_runtime.envtest.proxy import ProxyState, TcpProxy
 from controller_runtime.envtest.wait import ConditionTimeout, eventually
 
 __all__ = [
@@ -25,5 +26,7 @@ __all__ = [
     "ControlPlane",
     "ControlPlaneOptions",
     "ProcessError",
+    "ProxyState",
+    "TcpProxy",
     "eventually",
 ]

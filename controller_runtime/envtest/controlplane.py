@@ -14,6 +14,8 @@ Invariants:
 from __future__ import annotations
 
 import asyncio
+import base64
+import dataclasses
 import os
 import shutil
 import socket
@@ -87,6 +89,7 @@ class ControlPlane:
         self.kubeconfig = self._work_dir / "admin.kubeconfig"
         self.pki: PkiFiles = generate_pki(self._work_dir / "pki")
         self.rest = AdminRest(self.server, self.pki)
+        self._extra_rest: list[AdminRest] = []
         self.processes: dict[str, ManagedProcess] = {}
         self._readiness: dict[str, Callable[[], Awaitable[bool]]] = {}
         self.start_seconds: dict[str, float] = {}
@@ -159,6 +162,8 @@ class ControlPlane:
         for name in reversed(list(self.processes)):
             await self.processes[name].stop()
         await self.rest.close()
+        for rest in self._extra_rest:
+            await rest.close()
         shutil.rmtree(self._work_dir, ignore_errors=True)
         if not keep_logs:
             shutil.rmtree(self.log_dir, ignore_errors=True)
@@ -243,6 +248,50 @@ class ControlPlane:
                 await self.rest.request(
                     "POST", "/apis/storage.k8s.io/v1/storageclasses", doc, ok=(201, 409)
                 )
+
+    # --- fault injection ---------------------------------------------------------------------
+
+    async def start_extra_apiserver(self, name: str, extra_args: Sequence[str] = ()) -> str:
+        """Starts another kube-apiserver on the same etcd (e.g. with --watch-cache=false), so
+        tests can write while the main one is down. Returns its URL."""
+        port = _free_port()
+        ports = dataclasses.replace(self.ports, apiserver=port)
+        rest = AdminRest(f"https://127.0.0.1:{port}", self.pki)
+        self._extra_rest.append(rest)
+        args = [*self.options.apiserver_args, *extra_args]
+        argv = components.apiserver_argv(
+            self.assets.kube_apiserver, self.pki, ports, self._work_dir / f"{name}-certs", args
+        )
+        self._add(name, argv)
+
+        async def ready() -> bool:
+            return await rest.status("/readyz") == 200
+
+        self._readiness[name] = ready
+        await self.start_component(name)
+        return f"https://127.0.0.1:{port}"
+
+    async def etcd_revision(self) -> int:
+        async with aiohttp.ClientSession() as session:
+            key = base64.b64encode(b"/").decode()
+            async with session.post(f"{self.etcd_url}/v3/kv/range", json={"key": key}) as resp:
+                resp.raise_for_status()
+                body = await resp.json()
+        return int(body["header"]["revision"])
+
+    async def compact_etcd(self) -> int:
+        """Compacts etcd's history up to the current revision (older resourceVersions become
+        unavailable: watches and lists from them answer 410 Gone). Returns the revision."""
+        revision = await self.etcd_revision()
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(
+                f"{self.etcd_url}/v3/kv/compaction",
+                json={"revision": str(revision), "physical": True},
+            ) as resp,
+        ):
+            resp.raise_for_status()
+        return revision
 
     # --- conveniences for tests and dev mode -----------------------------------------------
 

@@ -16,7 +16,9 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 from kubernetes_asyncio import client
+from prometheus_client import CollectorRegistry
 
+from controller_runtime.client import Client, RestClient, load_config
 from controller_runtime.envtest import ASSETS_ENV, ControlPlane, ControlPlaneOptions
 
 REPO = Path(__file__).resolve().parents[2]
@@ -62,6 +64,31 @@ async def api_client(control_plane: ControlPlane) -> AsyncIterator[client.ApiCli
         yield api
     finally:
         await api.close()
+
+
+@pytest.fixture
+def metrics_registry() -> CollectorRegistry:
+    """A fresh registry per test, so metric assertions see only that test's traffic."""
+    return CollectorRegistry()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def kube(
+    control_plane: ControlPlane, metrics_registry: CollectorRegistry
+) -> AsyncIterator[Client]:
+    """The runtime's own client, as cluster admin."""
+    rest = RestClient(await load_config(control_plane.kubeconfig), registry=metrics_registry)
+    try:
+        yield Client(rest, field_owner="integration-tests")
+    finally:
+        await rest.close()
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def widget_crd(control_plane: ControlPlane) -> dict[str, object]:
+    """The test CRD `widgets.envtest.example.com` (status subresource, defaults, CEL rule)."""
+    installed = await control_plane.install_crds([REPO / "tests/integration/testdata/crds"])
+    return installed[0]
 
 
 @pytest_asyncio.fixture(loop_scope="session")

@@ -1,0 +1,224 @@
+"""HTTP transport to the API server: one aiohttp session, JSON in and out, typed errors,
+`rest_client_requests_total{code,method,host}`, and watch streams.
+
+Invariants:
+- Every request is counted once, with the final HTTP code or "<error>" for transport failures.
+- A 429 or 5xx answer that carries Retry-After is retried (the server did not process it), up to
+  MAX_RETRIES, waiting as told (capped); other errors surface to the caller at once.
+- Watch streams are split on newlines from raw chunks, so an event of any size is read whole.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import ssl
+import weakref
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+from urllib.parse import urlparse
+
+import aiohttp
+from kubernetes_asyncio import client as k8s_client
+from prometheus_client import CollectorRegistry, Counter
+
+from controller_runtime.client.errors import ApiError, error_from_text
+from controller_runtime.metrics import REGISTRY
+
+JSON = "application/json"
+MAX_RETRIES = 5
+MAX_RETRY_WAIT = 10.0
+DEFAULT_TIMEOUT = 30.0
+
+Params = Mapping[str, str | int | bool | None] | Sequence[tuple[str, str]]
+
+_metrics: weakref.WeakKeyDictionary[CollectorRegistry, Counter] = weakref.WeakKeyDictionary()
+
+
+def requests_counter(registry: CollectorRegistry) -> Counter:
+    """rest_client_requests_total, registered once per registry."""
+    if registry not in _metrics:
+        _metrics[registry] = Counter(
+            "rest_client_requests",
+            "Number of HTTP requests, partitioned by status code, method, and host.",
+            ["code", "method", "host"],
+            registry=registry,
+        )
+    return _metrics[registry]
+
+
+def _ssl_context(cfg: k8s_client.Configuration) -> ssl.SSLContext:
+    ctx = ssl.create_default_context(cafile=cfg.ssl_ca_cert)
+    if cfg.cert_file:
+        ctx.load_cert_chain(cfg.cert_file, keyfile=cfg.key_file)
+    if not cfg.verify_ssl:
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+def _query(params: Params | None) -> list[tuple[str, str]]:
+    if params is None:
+        return []
+    items = params.items() if isinstance(params, Mapping) else params
+    out = []
+    for key, value in items:
+        if value is None:
+            continue
+        out.append((key, ("true" if value else "false") if isinstance(value, bool) else str(value)))
+    return out
+
+
+class RestClient:
+    """Raw JSON access to one API server. Safe to share by every component of a process."""
+
+    def __init__(
+        self,
+        configuration: k8s_client.Configuration,
+        *,
+        user_agent: str = "sei-controller",
+        timeout: float = DEFAULT_TIMEOUT,
+        registry: CollectorRegistry = REGISTRY,
+    ) -> None:
+        self.configuration = configuration
+        self.host = str(configuration.host or "").rstrip("/")
+        self.host_label = urlparse(self.host).netloc
+        self.user_agent = user_agent
+        self.timeout = timeout
+        self._requests = requests_counter(registry)
+        self._session: aiohttp.ClientSession | None = None
+
+    def _http(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(
+                    ssl=_ssl_context(self.configuration), limit=100, enable_cleanup_closed=True
+                ),
+                headers={"User-Agent": self.user_agent},
+            )
+        return self._session
+
+    async def _headers(self, content_type: str | None, accept: str = JSON) -> dict[str, str]:
+        headers = {"Accept": accept}
+        if content_type:
+            headers["Content-Type"] = content_type
+        cfg = self.configuration
+        if "BearerToken" in cfg.api_key or cfg.refresh_api_key_hook is not None:
+            token = await cfg.get_api_key_with_prefix("BearerToken")
+            if token:
+                headers["Authorization"] = token
+        elif cfg.username or cfg.password:
+            basic = cfg.get_basic_auth_token()
+            if basic:
+                headers["Authorization"] = basic
+        return headers
+
+    def _count(self, code: int | str, method: str) -> None:
+        self._requests.labels(str(code), method, self.host_label).inc()
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Params | None = None,
+        body: Any = None,
+        content_type: str = JSON,
+        timeout: float | None = None,
+    ) -> Any:
+        """Sends one request; returns the decoded JSON body, or raises a typed ApiError."""
+        data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body))
+        query = _query(params)
+        client_timeout = aiohttp.ClientTimeout(total=timeout or self.timeout)
+        for attempt in range(MAX_RETRIES + 1):
+            headers = await self._headers(content_type if data is not None else None)
+            try:
+                async with self._http().request(
+                    method,
+                    self.host + path,
+                    params=query,
+                    data=data,
+                    headers=headers,
+                    timeout=client_timeout,
+                ) as resp:
+                    text = await resp.text()
+                    self._count(resp.status, method)
+                    if resp.status < 300:
+                        return json.loads(text) if text else None
+                    error = error_from_text(resp.status, text)
+                    wait = self._retry_wait(resp, error, attempt)
+            except (aiohttp.ClientError, TimeoutError):
+                self._count("<error>", method)
+                raise
+            if wait is None:
+                raise error
+            await asyncio.sleep(wait)
+        raise AssertionError("unreachable")
+
+    @staticmethod
+    def _retry_wait(resp: aiohttp.ClientResponse, error: ApiError, attempt: int) -> float | None:
+        if attempt >= MAX_RETRIES or not (resp.status == 429 or resp.status >= 500):
+            return None
+        header = resp.headers.get("Retry-After")
+        if header is None:
+            return None
+        try:
+            return min(float(header), MAX_RETRY_WAIT)
+        except ValueError:
+            return 1.0
+
+    @asynccontextmanager
+    async def stream(
+        self,
+        path: str,
+        *,
+        params: Params | None = None,
+        read_timeout: float | None = None,
+    ) -> AsyncIterator[AsyncIterator[dict[str, Any]]]:
+        """Opens a watch stream; yields an iterator of decoded events that ends at EOF.
+
+        read_timeout bounds the silence between two chunks: a stream that delivers nothing
+        (no events, no bookmarks) for that long raises TimeoutError, so a dead or black-holed
+        connection is noticed instead of hanging forever.
+        """
+        headers = await self._headers(None)
+        timeout = aiohttp.ClientTimeout(
+            total=None, sock_connect=self.timeout, sock_read=read_timeout
+        )
+        try:
+            resp = await self._http().get(
+                self.host + path, params=_query(params), headers=headers, timeout=timeout
+            )
+        except (aiohttp.ClientError, TimeoutError):
+            self._count("<error>", "GET")
+            raise
+        try:
+            self._count(resp.status, "GET")
+            if resp.status >= 300:
+                raise error_from_text(resp.status, await resp.text())
+            yield self._events(resp)
+        finally:
+            # close, not release: a stream cut short must not return a half-read connection.
+            resp.close()
+
+    @staticmethod
+    async def _events(resp: aiohttp.ClientResponse) -> AsyncIterator[dict[str, Any]]:
+        buffer = bytearray()
+        async for chunk in resp.content.iter_any():
+            scan_from = len(buffer)  # no newline before this point: search only the new bytes
+            buffer.extend(chunk)
+            start = 0
+            while (newline := buffer.find(b"\n", max(start, scan_from))) >= 0:
+                line = bytes(buffer[start:newline])
+                start = newline + 1
+                if line.strip():
+                    yield json.loads(line)
+            del buffer[:start]
+        if bytes(buffer).strip():
+            yield json.loads(bytes(buffer))
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None

@@ -1,0 +1,1 @@
+"""Controllers: workers, builder, handlers, predicates, and controllerutil."""
