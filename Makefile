@@ -32,8 +32,15 @@ lint: venv
 typecheck: venv
 	@.venv/bin/mypy
 
+# config/crd is generated from the pydantic models in api/v1alpha1; never edit it by hand.
+crds: venv
+	@$(PY) -m api.v1alpha1.crdgen --output config/crd
+
+check-crds: venv
+	@$(PY) -m api.v1alpha1.crdgen --output config/crd --check
+
 # Static checks CI runs besides the tests.
-check: lint typecheck
+check: lint typecheck check-crds
 
 lock:
 	uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 -q -o requirements.lock --custom-compile-command "make lock"

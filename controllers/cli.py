@@ -70,6 +70,13 @@ async def run_dev(args: argparse.Namespace) -> int:
     return 0
 
 
+async def run_crds(args: argparse.Namespace) -> int:
+    from api.v1alpha1.crdgen.__main__ import main as crdgen
+
+    argv = ["--output", str(args.output)] + (["--check"] if args.check else [])
+    return crdgen(argv)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sei-controller", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -85,6 +92,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="etcd and kube-apiserver only (no pods, no garbage collection)",
     )
     dev.set_defaults(run=run_dev)
+    crds = sub.add_parser("crds", help="generate config/crd from the API models")
+    crds.add_argument("--output", type=Path, default=DEFAULT_CRD_DIR)
+    crds.add_argument("--check", action="store_true", help="fail if the files differ")
+    crds.set_defaults(run=run_crds)
     return parser
 
 
