@@ -67,7 +67,7 @@ class _Listener:
         self.name = name
         self.buffer: deque[_Call | object] = deque()
         self.wakeup = asyncio.Event()
-        self.synced = False
+        self.synced = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
 
     def push(
@@ -83,7 +83,7 @@ class _Listener:
                 await self.wakeup.wait()
             item = self.buffer.popleft()
             if item is _SYNCED:
-                self.synced = True
+                self.synced.set()
                 continue
             assert isinstance(item, tuple)
             method, args = item
@@ -102,7 +102,10 @@ class HandlerRegistration:
 
     def has_synced(self) -> bool:
         """True once this handler has processed every event of the initial state."""
-        return self._listener.synced
+        return self._listener.synced.is_set()
+
+    async def wait_for_sync(self) -> None:
+        await self._listener.synced.wait()
 
     async def remove(self) -> None:
         await self._informer._remove_listener(self._listener)

@@ -31,7 +31,7 @@ from typing import Any, Protocol
 import aiohttp
 import structlog
 
-from controller_runtime.cache.store import object_key
+from controller_runtime.cache.store import intern_keys, object_key
 from controller_runtime.client import (
     BadRequestError,
     Client,
@@ -245,7 +245,9 @@ class Reflector:
         return False
 
     def _prepare(self, obj: Object) -> Object:
-        return self.transform(obj) if self.transform else obj
+        obj = self.transform(obj) if self.transform else obj
+        result: Object = intern_keys(obj)
+        return result
 
     async def _list(self) -> None:
         # First list: "0" (any cached state is fine); relist: at least as fresh as the last

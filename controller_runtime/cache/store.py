@@ -7,6 +7,7 @@ The store is used from one event loop only, so it needs no lock.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -25,6 +26,16 @@ def object_key(obj: Mapping[str, Any]) -> str:
 def namespace_index(obj: Object) -> list[str]:
     namespace = (obj.get("metadata") or {}).get("namespace")
     return [namespace] if namespace else []
+
+
+def intern_keys(value: Any) -> Any:
+    """The same JSON with every dict key interned: cached objects of one kind share their key
+    strings ("metadata", "containerPort", ...) instead of holding one copy each."""
+    if isinstance(value, dict):
+        return {sys.intern(k): intern_keys(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [intern_keys(v) for v in value]
+    return value
 
 
 def copy_object(value: Any) -> Any:
