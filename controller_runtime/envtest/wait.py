@@ -6,7 +6,7 @@ import asyncio
 import inspect
 import time
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar, overload
 
 T = TypeVar("T")
 
@@ -15,13 +15,33 @@ class ConditionTimeout(AssertionError):
     """The condition did not hold before the deadline; carries the last observed value."""
 
 
+@overload
 async def eventually(
-    probe: Callable[[], Awaitable[T] | T],
-    until: Callable[[T], bool] = bool,
+    probe: Callable[[], Awaitable[T]],
+    until: Callable[[T], bool] = ...,
+    timeout: float = ...,
+    interval: float = ...,
+    message: str = ...,
+) -> T: ...
+
+
+@overload
+async def eventually(
+    probe: Callable[[], T],
+    until: Callable[[T], bool] = ...,
+    timeout: float = ...,
+    interval: float = ...,
+    message: str = ...,
+) -> T: ...
+
+
+async def eventually(
+    probe: Callable[[], Any],
+    until: Callable[[Any], bool] = bool,
     timeout: float = 60.0,
     interval: float = 0.2,
     message: str = "condition",
-) -> T:
+) -> Any:
     """Calls probe (sync or async) until until(result) holds; returns that result, or raises
     ConditionTimeout with the last result (or the last exception the probe raised)."""
     deadline = time.monotonic() + timeout
@@ -29,7 +49,7 @@ async def eventually(
     while True:
         try:
             result = probe()
-            value: T = await result if inspect.isawaitable(result) else result
+            value = await result if inspect.isawaitable(result) else result
             if until(value):
                 return value
             last = value

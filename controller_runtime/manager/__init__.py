@@ -1,0 +1,21 @@
+"""The manager: shared cache and client, servers, leader election, runnables."""
+
+from controller_runtime.manager.cached_client import CachedClient
+from controller_runtime.manager.manager import (
+    GracefulShutdownTimeoutError,
+    LeaderElectionLostError,
+    Manager,
+    ManagerOptions,
+    Runnable,
+)
+from controller_runtime.manager.signals import run_until_signal
+
+__all__ = [
+    "CachedClient",
+    "GracefulShutdownTimeoutError",
+    "LeaderElectionLostError",
+    "Manager",
+    "ManagerOptions",
+    "Runnable",
+    "run_until_signal",
+]

@@ -1,0 +1,194 @@
+"""Every row of the reconcile result table, observed through metrics and queue behaviour.
+
+The queue runs on a fake clock and the controller has one worker, so "requeued after a delay"
+and "not requeued" are both decided deterministically: a delayed requeue happens only when the
+test steps the clock, and a sentinel request added after a step is handed out after anything
+that step released.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import pytest_asyncio
+from prometheus_client import CollectorRegistry
+
+from controller_runtime.cache import Cache
+from controller_runtime.client import Client
+from controller_runtime.controller import (
+    Controller,
+    ControllerOptions,
+    EnqueueRequestForObject,
+    Kind,
+    ReconcileError,
+    Request,
+    Result,
+    TerminalError,
+)
+from controller_runtime.envtest import eventually
+from controller_runtime.workqueue import FakeClock
+
+
+class Script:
+    """Per object name, what each successive reconcile does (then: success)."""
+
+    def __init__(self) -> None:
+        self.calls: Counter[str] = Counter()
+        self.plans: dict[str, list[object]] = {
+            "err": [ReconcileError("try again"), ReconcileError("still not"), None],
+            "term": [TerminalError("cannot be fixed by retrying")],
+            "boom": [KeyError("bug")],
+            "later": [Result(requeue_after=30)],
+            "again": [Result(requeue=True)],
+        }
+
+    async def reconcile(self, request: Request) -> Result:
+        n = self.calls[request.name]
+        self.calls[request.name] += 1
+        plan = self.plans.get(request.name, [])
+        step = plan[n] if n < len(plan) else None
+        if isinstance(step, BaseException):
+            raise step
+        return step if isinstance(step, Result) else Result()
+
+
+@dataclass
+class Harness:
+    kube: Client
+    namespace: str
+    script: Script
+    controller: Controller
+    clock: FakeClock
+    registry: CollectorRegistry
+    sentinels: int = 0
+
+    def sample(self, name: str, **labels: str) -> float:
+        value = self.registry.get_sample_value(name, {"controller": "results", **labels})
+        return value or 0.0
+
+    def total(self, result: str) -> float:
+        return self.sample("controller_runtime_reconcile_total", result=result)
+
+    async def create(self, name: str) -> None:
+        cm = {"apiVersion": "v1", "kind": "ConfigMap"}
+        await self.kube.create({**cm, "metadata": {"name": name, "namespace": self.namespace}})
+
+    async def called(self, name: str, times: int) -> None:
+        await eventually(lambda: self.script.calls[name], lambda n: n >= times, timeout=30)
+        assert self.script.calls[name] == times
+
+    async def settle(self) -> None:
+        """Returns once everything queued before it has been reconciled."""
+        self.sentinels += 1
+        name = f"sentinel-{self.sentinels}"
+        assert self.controller.queue is not None
+        self.controller.queue.add(Request(self.namespace, name))
+        await self.called(name, 1)
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def harness(kube: Client, namespace: str) -> AsyncIterator[Harness]:
+    registry = CollectorRegistry()
+    clock = FakeClock()
+    cache = Cache(kube, namespace=namespace)
+    script = Script()
+    controller = Controller(
+        "results",
+        script,
+        ControllerOptions(max_concurrent_reconciles=1),
+        registry=registry,
+        clock=clock,
+    )
+    controller.watch(Kind(cache, "v1", "ConfigMap", EnqueueRequestForObject()))
+    await cache.start()
+    task = asyncio.create_task(controller.start())
+    await eventually(lambda: controller.queue is not None and cache.informers, timeout=30)
+    h = Harness(kube, namespace, script, controller, clock, registry)
+    await h.settle()  # sources synced, initial ConfigMaps (kube-root-ca.crt) handled
+    try:
+        yield h
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await cache.stop()
+
+
+async def test_result_table(harness: Harness) -> None:
+    h = harness
+    queue = h.controller.queue
+    assert queue is not None
+    assert h.sample("controller_runtime_max_concurrent_reconciles") == 1
+    base_success = h.total("success")
+
+    # success: forget
+    await h.create("ok")
+    await h.called("ok", 1)
+    assert h.total("success") == base_success + 1
+    assert queue.num_requeues(Request(h.namespace, "ok")) == 0
+
+    # error: rate-limited requeue (5 ms, then 10 ms), failure count kept, then forgotten
+    err = Request(h.namespace, "err")
+    await h.create("err")
+    await h.called("err", 1)
+    assert (h.total("error"), h.sample("controller_runtime_reconcile_errors_total")) == (1, 1)
+    assert queue.num_requeues(err) == 1
+    h.clock.step(0.005)
+    await h.called("err", 2)
+    assert queue.num_requeues(err) == 2
+    h.clock.step(0.010)
+    await h.called("err", 3)
+    await h.settle()
+    assert queue.num_requeues(err) == 0
+
+    # terminal error: counted, no requeue, and no forget
+    Request(h.namespace, "term")
+    await h.create("term")
+    await h.called("term", 1)
+    assert h.sample("controller_runtime_terminal_reconcile_errors_total") == 1
+    h.clock.step(3600)
+    await h.settle()
+    assert h.script.calls["term"] == 1
+
+    # panic (an unexpected exception): recovered, counted, then handled as an error
+    await h.create("boom")
+    await h.called("boom", 1)
+    assert h.sample("controller_runtime_reconcile_panics_total") == 1
+    assert h.total("error") == 4  # err x2, term, boom
+    h.clock.step(0.005)
+    await h.called("boom", 2)
+
+    # requeue_after: forget, then exactly after the delay
+    await h.create("later")
+    await h.called("later", 1)
+    assert h.total("requeue_after") == 1
+    assert queue.num_requeues(Request(h.namespace, "later")) == 0
+    h.clock.step(29.9)
+    await h.settle()
+    assert h.script.calls["later"] == 1
+    h.clock.step(0.2)
+    await h.called("later", 2)
+
+    # requeue: rate-limited like an error, but counted as requeue
+    again = Request(h.namespace, "again")
+    await h.create("again")
+    await h.called("again", 1)
+    assert h.total("requeue") == 1
+    assert queue.num_requeues(again) == 1
+    h.clock.step(0.005)
+    await h.called("again", 2)
+
+    # Histogram and gauges agree with what happened.
+    calls = sum(h.script.calls.values())
+    assert h.sample("controller_runtime_reconcile_time_seconds_count") == calls
+    assert h.sample("controller_runtime_active_workers") == 0
+    depth = h.registry.get_sample_value(
+        "workqueue_depth", {"name": "results", "controller": "results", "priority": "0"}
+    )
+    assert not depth
+    retries = h.registry.get_sample_value(
+        "workqueue_retries_total", {"name": "results", "controller": "results"}
+    )
+    assert retries == 5  # err x2, boom, later, again
