@@ -2,10 +2,14 @@
 SHELL := /bin/bash
 PY := .venv/bin/python
 
-.PHONY: venv control-plane dev test test-unit test-integration lint typecheck crds check-crds check lock
+.PHONY: venv system-deps control-plane dev test test-unit test-integration lint typecheck crds check-crds check lock
 
 venv:
 	@hack/install-python.sh
+
+# Debian packages the tests use (prometheus); a no-op when installed.
+system-deps:
+	@hack/install-system-deps.sh >/dev/null
 
 # Builds (or finds cached) etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok.
 control-plane:
@@ -16,13 +20,13 @@ dev: venv control-plane
 	@ENVTEST_ASSETS=$$(hack/build-control-plane.sh 2>/dev/null | tail -n1) $(PY) -m controllers.cli dev
 
 # Every test: unit tests, then integration tests against the real local control plane.
-test: venv control-plane
+test: venv system-deps control-plane
 	@ENVTEST_ASSETS=$$(hack/build-control-plane.sh 2>/dev/null | tail -n1) $(PY) -m pytest $(PYTEST_ARGS)
 
 test-unit: venv
 	@$(PY) -m pytest tests/unit $(PYTEST_ARGS)
 
-test-integration: venv control-plane
+test-integration: venv system-deps control-plane
 	@ENVTEST_ASSETS=$$(hack/build-control-plane.sh 2>/dev/null | tail -n1) $(PY) -m pytest tests/integration $(PYTEST_ARGS)
 
 lint: venv
