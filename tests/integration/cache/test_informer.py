@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -65,6 +67,34 @@ async def start_informer(
     assert await informer.wait_for_sync(timeout=30)
     await eventually(registration.has_synced, timeout=10, message="handler synced")
     return informer, recorder
+
+
+@dataclass
+class Proxied:
+    """A namespace, a client straight to an API server, and one through a TcpProxy to it."""
+
+    direct: Client
+    via_proxy: Client
+    proxy: TcpProxy
+    namespace: str
+
+
+@asynccontextmanager
+async def proxied(
+    cluster: FaultCluster, namespace_on: Any, server: str | None = None
+) -> AsyncIterator[Proxied]:
+    url = server or cluster.cp.server
+    direct = await cluster.client(server)
+    namespace = await namespace_on(direct)
+    proxy = TcpProxy("127.0.0.1", int(url.rsplit(":", 1)[1]))
+    await proxy.start()
+    via_proxy = await cluster.client(f"https://{proxy.address}")
+    try:
+        yield Proxied(direct, via_proxy, proxy, namespace)
+    finally:
+        await proxy.stop()
+        await direct.rest.close()
+        await via_proxy.rest.close()
 
 
 async def test_observes_1000_objects_in_order(kube: Client, namespace: str) -> None:
@@ -131,12 +161,13 @@ async def test_recovers_from_apiserver_restart(
 async def test_recovers_from_cut_connections_without_relisting(
     fault_cluster: FaultCluster, namespace_on: Any
 ) -> None:
-    direct = await fault_cluster.client()
-    namespace = await namespace_on(direct)
-    proxy = TcpProxy("127.0.0.1", fault_cluster.cp.ports.apiserver)
-    await proxy.start()
-    via_proxy = await fault_cluster.client(f"https://{proxy.address}")
-    informer, rec = await start_informer(via_proxy, namespace)
+    async with proxied(fault_cluster, namespace_on) as p:
+        await cut_connections_scenario(p)
+
+
+async def cut_connections_scenario(p: Proxied) -> None:
+    direct, proxy, namespace = p.direct, p.proxy, p.namespace
+    informer, rec = await start_informer(p.via_proxy, namespace)
     try:
         for i in range(10):
             await direct.create(cm(f"before-{i}", namespace))
@@ -157,20 +188,18 @@ async def test_recovers_from_cut_connections_without_relisting(
         assert informer.reflector.stats.watches >= 2
     finally:
         await informer.stop()
-        await proxy.stop()
-        await direct.rest.close()
-        await via_proxy.rest.close()
 
 
 async def test_watchdog_restarts_a_silent_stream(
     fault_cluster: FaultCluster, namespace_on: Any
 ) -> None:
-    direct = await fault_cluster.client()
-    namespace = await namespace_on(direct)
-    proxy = TcpProxy("127.0.0.1", fault_cluster.cp.ports.apiserver)
-    await proxy.start()
-    via_proxy = await fault_cluster.client(f"https://{proxy.address}")
-    informer, rec = await start_informer(via_proxy, namespace, watchdog_timeout=2.0)
+    async with proxied(fault_cluster, namespace_on) as p:
+        await silent_stream_scenario(p)
+
+
+async def silent_stream_scenario(p: Proxied) -> None:
+    direct, proxy, namespace = p.direct, p.proxy, p.namespace
+    informer, rec = await start_informer(p.via_proxy, namespace, watchdog_timeout=2.0)
     try:
         # A half-dead path: the connection stays open but nothing arrives.
         proxy.blackhole()
@@ -183,9 +212,6 @@ async def test_watchdog_restarts_a_silent_stream(
         assert {f"{namespace}/unseen-{i}" for i in range(10)} <= rec.of("add")
     finally:
         await informer.stop()
-        await proxy.stop()
-        await direct.rest.close()
-        await via_proxy.rest.close()
 
 
 @pytest.mark.parametrize("watch_list", [True, False], ids=["streaming-list", "paginated-list"])
@@ -194,15 +220,15 @@ async def test_relists_when_resource_version_is_compacted(
 ) -> None:
     # Through the secondary API server (no watch cache), a resourceVersion older than the
     # etcd compaction cannot be served: the watch answers 410 Gone and the informer relists.
-    port = int(fault_cluster.secondary_url.rsplit(":", 1)[1])
-    direct = await fault_cluster.client(fault_cluster.secondary_url)
-    namespace = await namespace_on(direct)
-    proxy = TcpProxy("127.0.0.1", port)
-    await proxy.start()
-    via_proxy = await fault_cluster.client(f"https://{proxy.address}")
+    async with proxied(fault_cluster, namespace_on, fault_cluster.secondary_url) as p:
+        await compaction_scenario(p, fault_cluster, watch_list)
+
+
+async def compaction_scenario(p: Proxied, fault_cluster: FaultCluster, watch_list: bool) -> None:
+    direct, proxy, namespace = p.direct, p.proxy, p.namespace
     for i in range(10):
         await direct.create(cm(f"keep-{i}", namespace))
-    informer, rec = await start_informer(via_proxy, namespace, use_watch_list=watch_list)
+    informer, rec = await start_informer(p.via_proxy, namespace, use_watch_list=watch_list)
     try:
         proxy.cut()
         for i in range(5):
@@ -222,6 +248,3 @@ async def test_relists_when_resource_version_is_compacted(
         assert {f"{namespace}/late-{i}" for i in range(5)} <= rec.of("add")
     finally:
         await informer.stop()
-        await proxy.stop()
-        await direct.rest.close()
-        await via_proxy.rest.close()
