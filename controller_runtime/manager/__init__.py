@@ -1,6 +1,7 @@
 """The manager: shared cache and client, servers, leader election, runnables."""
 
 from controller_runtime.manager.cached_client import CachedClient
+from controller_runtime.manager.flags import add_manager_flags, manager_options
 from controller_runtime.manager.manager import (
     GracefulShutdownTimeoutError,
     LeaderElectionLostError,
@@ -17,5 +18,7 @@ __all__ = [
     "Manager",
     "ManagerOptions",
     "Runnable",
+    "add_manager_flags",
+    "manager_options",
     "run_until_signal",
 ]

@@ -83,3 +83,23 @@ def test_backoff_doubles_caps_and_resets() -> None:
     assert delays == [0.8, 1.6, 3.2, 6.4, 12.8, 25.6, 30.0, 30.0]
     now[0] += 121
     assert backoff.next() == 0.8
+
+
+async def test_resync_redelivers_stored_objects_as_updates() -> None:
+    informer = SharedIndexInformer(None, "v1", "ConfigMap", resync_period=0.05)  # type: ignore[arg-type]
+    rec = Recorder()
+    informer.add_event_handler(rec)
+    informer.replace([o("a", "7")], "7")
+    listener = informer._listeners[0]
+    listener.task = asyncio.create_task(listener.run())
+    resync = asyncio.create_task(informer._resync_loop())
+    try:
+        updates = await eventually(
+            lambda: [e for e in rec.events if e[0] == "update"], lambda u: len(u) >= 2, timeout=5
+        )
+        # Same object, same resourceVersion: handlers (and predicates) see a no-news update.
+        assert updates[:2] == [("update", "a", "7"), ("update", "a", "7")]
+    finally:
+        resync.cancel()
+        listener.task.cancel()
+        await asyncio.gather(resync, listener.task, return_exceptions=True)
