@@ -25,9 +25,12 @@ started=$SECONDS
 
 log() { printf '[build-control-plane %4ds] %s\n' "$((SECONDS - started))" "$*" >&2; }
 
-# has_version BINARY EXPECTED: the binary exists and its --version output contains EXPECTED.
+# has_version BINARY EXPECTED: the binary exists and its version output contains EXPECTED
+# (kubectl has no --version flag; it answers `kubectl version --client`).
 has_version() {
-  [ -x "$bin/$1" ] && "$bin/$1" --version 2>&1 | grep -qF -- "$2"
+  local args=(--version)
+  [ "$1" = kubectl ] && args=(version --client)
+  [ -x "$bin/$1" ] && "$bin/$1" "${args[@]}" 2>&1 | grep -qF -- "$2"
 }
 
 # build MODULE_DIR OUTPUT PACKAGE LDFLAGS: go build into a temporary name, then rename, so an
