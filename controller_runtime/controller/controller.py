@@ -145,15 +145,16 @@ class Controller:
             raise RuntimeError("controller was started more than once")
         self._started = True
         queue = self.queue = self._new_queue()
-        await self._start_sources(queue, self._sources)
-        workers = self.options.max_concurrent_reconciles
-        self.metrics.init(self.name, workers)
-        log.info("starting workers", controller=self.name, worker_count=workers)
-        tasks = [
-            asyncio.create_task(self._worker(queue), name=f"{self.name}-worker-{i}")
-            for i in range(workers)
-        ]
+        tasks: list[asyncio.Task[None]] = []
         try:
+            await self._start_sources(queue, self._sources)
+            workers = self.options.max_concurrent_reconciles
+            self.metrics.init(self.name, workers)
+            log.info("starting workers", controller=self.name, worker_count=workers)
+            tasks = [
+                asyncio.create_task(self._worker(queue), name=f"{self.name}-worker-{i}")
+                for i in range(workers)
+            ]
             # asyncio.wait, not gather: cancelling this coroutine must not cancel the workers.
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
             for task in done:
