@@ -16,6 +16,7 @@ from typing import Any, Protocol
 import structlog
 
 from controller_runtime.cache import Cache, DeletedFinalStateUnknown, HandlerRegistration
+from controller_runtime.client import NoKindMatchError
 from controller_runtime.controller.event import (
     CreateEvent,
     DeleteEvent,
@@ -28,6 +29,8 @@ from controller_runtime.controller.handler import EventHandler, Queue
 from controller_runtime.controller.predicate import Predicate, all_pass
 
 log = structlog.get_logger("source")
+
+NO_KIND_RETRY = 2.0  # seconds between looks for a kind the server does not serve yet
 
 
 class Source(Protocol):
@@ -96,7 +99,19 @@ class Kind:
         prepare: Any = getattr(self.handler, "prepare", None)
         if prepare is not None:
             await prepare(self.cache.client)
-        informer = await self.cache.get_informer(self.api_version, self.kind)
+        while True:
+            try:
+                informer = await self.cache.get_informer(self.api_version, self.kind)
+                break
+            except NoKindMatchError:
+                # The caller bounds this with its cache-sync timeout; a CRD installed
+                # meanwhile (e.g. by the same deployment) is picked up.
+                log.warning(
+                    "kind is not served yet; if it is a CRD, it should be installed",
+                    kind=self.kind,
+                    api_version=self.api_version,
+                )
+                await asyncio.sleep(NO_KIND_RETRY)
         adapter = _InformerAdapter(self.handler, self.predicates, queue)
         self._registration = informer.add_event_handler(adapter, name=repr(self))
 

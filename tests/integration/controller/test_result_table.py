@@ -31,6 +31,8 @@ from controller_runtime.controller import (
 from controller_runtime.envtest import eventually
 from controller_runtime.workqueue import FakeClock
 
+HANG = object()
+
 
 class Script:
     """Per object name, what each successive reconcile does (then: success)."""
@@ -43,6 +45,7 @@ class Script:
             "boom": [KeyError("bug")],
             "later": [Result(requeue_after=30)],
             "again": [Result(requeue=True)],
+            "slow": [HANG],
         }
 
     async def reconcile(self, request: Request) -> Result:
@@ -50,6 +53,8 @@ class Script:
         self.calls[request.name] += 1
         plan = self.plans.get(request.name, [])
         step = plan[n] if n < len(plan) else None
+        if step is HANG:
+            await asyncio.Event().wait()  # never returns: the reconciliation timeout ends it
         if isinstance(step, BaseException):
             raise step
         return step if isinstance(step, Result) else Result()
@@ -98,7 +103,7 @@ async def harness(kube: Client, namespace: str) -> AsyncIterator[Harness]:
     controller = Controller(
         "results",
         script,
-        ControllerOptions(max_concurrent_reconciles=1),
+        ControllerOptions(max_concurrent_reconciles=1, reconciliation_timeout=0.5),
         registry=registry,
         clock=clock,
     )
@@ -180,6 +185,14 @@ async def test_result_table(harness: Harness) -> None:
     h.clock.step(0.005)
     await h.called("again", 2)
 
+    # reconciliation timeout: the reconcile is cut off, counted, and retried like an error
+    await h.create("slow")
+    await h.called("slow", 1)
+    await eventually(lambda: h.sample("controller_runtime_reconcile_timeouts_total"), timeout=10)
+    assert h.total("error") == 5
+    h.clock.step(0.005)
+    await h.called("slow", 2)
+
     # Histogram and gauges agree with what happened.
     calls = sum(h.script.calls.values())
     assert h.sample("controller_runtime_reconcile_time_seconds_count") == calls
@@ -191,4 +204,4 @@ async def test_result_table(harness: Harness) -> None:
     retries = h.registry.get_sample_value(
         "workqueue_retries_total", {"name": "results", "controller": "results"}
     )
-    assert retries == 5  # err x2, boom, later, again
+    assert retries == 6  # err x2, boom, later, again, slow

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -15,6 +16,8 @@ from controller_runtime.controller import Request, Result
 from controller_runtime.controller.builder import Builder
 from controller_runtime.envtest import eventually
 from controller_runtime.manager import GracefulShutdownTimeoutError, Manager, ManagerOptions
+
+REPO = Path(__file__).resolve().parents[3]
 
 
 def new_manager(kube: Client, namespace: str, **options: Any) -> Manager:
@@ -105,3 +108,27 @@ async def test_graceful_shutdown_is_bounded(kube: Client, namespace: str) -> Non
         await asyncio.wait_for(task, 30)
     with pytest.raises(RuntimeError, match="started manager"):
         manager.add(Stubborn())
+
+
+async def test_controller_waits_for_a_crd_installed_after_start(
+    control_plane: Any, kube: Client, namespace: str
+) -> None:
+    manager = new_manager(kube, namespace)
+    seen: list[str] = []
+
+    async def reconcile(request: Request) -> Result:
+        seen.append(request.name)
+        return Result()
+
+    Builder(manager).for_("envtest.example.com/v1", "Gadget").complete(reconcile)
+    task = asyncio.create_task(manager.start())
+    try:
+        await eventually(manager.elected.is_set, timeout=30)
+        assert not task.done()  # the missing kind is waited for, not fatal
+        await control_plane.install_crds([REPO / "tests/integration/testdata/late-crds"])
+        gadget = {"apiVersion": "envtest.example.com/v1", "kind": "Gadget"}
+        await kube.create({**gadget, "metadata": {"name": "late", "namespace": namespace}})
+        await eventually(lambda: "late" in seen, timeout=60)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
