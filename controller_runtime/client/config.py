@@ -2,19 +2,22 @@
 
 Order as in controller-runtime's GetConfig: an explicit kubeconfig path, $KUBECONFIG, the
 in-cluster service account, then ~/.kube/config. kubernetes_asyncio does the loading (client
-certificates, tokens, exec plugins, and the in-cluster token re-read every minute, since bound
-service-account tokens rotate).
+certificates, tokens, exec plugins). In-cluster, the token file is re-read every minute, since
+bound service-account tokens rotate; every request asks for the current token.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 from kubernetes_asyncio import client as k8s_client
 from kubernetes_asyncio import config as k8s_config
+from kubernetes_asyncio.config.incluster_config import InClusterConfigLoader
 
 IN_CLUSTER_ENV = "KUBERNETES_SERVICE_HOST"
+SERVICE_ACCOUNT_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
 
 
 class ConfigError(RuntimeError):
@@ -22,17 +25,27 @@ class ConfigError(RuntimeError):
 
 
 async def load_config(
-    kubeconfig: str | Path | None = None, context: str | None = None
+    kubeconfig: str | Path | None = None,
+    context: str | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    service_account_dir: Path = SERVICE_ACCOUNT_DIR,
 ) -> k8s_client.Configuration:
+    env = os.environ if environ is None else environ
     configuration = k8s_client.Configuration()
-    path = kubeconfig or os.environ.get("KUBECONFIG")
+    path = kubeconfig or env.get("KUBECONFIG")
     if path:
         await k8s_config.load_kube_config(
             config_file=str(path), context=context, client_configuration=configuration
         )
         return configuration
-    if os.environ.get(IN_CLUSTER_ENV):
-        k8s_config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+    if env.get(IN_CLUSTER_ENV):
+        loader = InClusterConfigLoader(
+            token_filename=str(service_account_dir / "token"),
+            cert_filename=str(service_account_dir / "ca.crt"),
+            environ=dict(env),
+        )
+        loader.load_and_set(configuration)
         return configuration
     home = Path.home() / ".kube" / "config"
     if home.exists():

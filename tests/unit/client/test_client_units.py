@@ -97,3 +97,13 @@ def test_resource_paths() -> None:
     assert sts.path() == "/apis/apps/v1/statefulsets"
     node = ResourceInfo("", "v1", "Node", "nodes", False)
     assert node.path("ignored", "n") == "/api/v1/nodes/n"
+
+
+async def test_no_configuration_anywhere_is_a_clear_error(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from controller_runtime.client import ConfigError, load_config
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    with pytest.raises(ConfigError, match="no Kubernetes configuration"):
+        await load_config(environ={})
