@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from controller_runtime.events.recorder import format_message
+from controller_runtime.events.recorder import RecorderBase, format_message
 
 __all__ = ["FakeRecorder", "NoopRecorder", "RecordedEvent"]
 
@@ -24,7 +24,7 @@ class RecordedEvent:
 
 
 @dataclass
-class FakeRecorder:
+class FakeRecorder(RecorderBase):
     """Keeps every call in order; `events` has them as "<type> <reason> <message>" strings
     (the format of client-go's FakeRecorder), `recorded` with the object."""
 
@@ -34,48 +34,33 @@ class FakeRecorder:
     def events(self) -> list[str]:
         return [str(event) for event in self.recorded]
 
-    def event(self, obj: Mapping[str, Any], event_type: str, reason: str, message: str) -> None:
-        self.recorded.append(RecordedEvent(obj, event_type, reason, message))
-
-    def eventf(
-        self, obj: Mapping[str, Any], event_type: str, reason: str, message_fmt: str, *args: object
-    ) -> None:
-        self.event(obj, event_type, reason, format_message(message_fmt, args))
-
-    def annotated_eventf(
+    def _record(
         self,
         obj: Mapping[str, Any],
-        annotations: Mapping[str, str],
+        annotations: Mapping[str, str] | None,
         event_type: str,
         reason: str,
         message_fmt: str,
-        *args: object,
+        args: tuple[object, ...],
     ) -> None:
         message = format_message(message_fmt, args)
-        self.recorded.append(RecordedEvent(obj, event_type, reason, message, dict(annotations)))
+        kept = dict(annotations) if annotations is not None else None
+        self.recorded.append(RecordedEvent(obj, event_type, reason, message, kept))
 
     def clear(self) -> None:
         self.recorded.clear()
 
 
-class NoopRecorder:
+class NoopRecorder(RecorderBase):
     """Discards everything."""
 
-    def event(self, obj: Mapping[str, Any], event_type: str, reason: str, message: str) -> None:
-        pass
-
-    def eventf(
-        self, obj: Mapping[str, Any], event_type: str, reason: str, message_fmt: str, *args: object
-    ) -> None:
-        pass
-
-    def annotated_eventf(
+    def _record(
         self,
         obj: Mapping[str, Any],
-        annotations: Mapping[str, str],
+        annotations: Mapping[str, str] | None,
         event_type: str,
         reason: str,
         message_fmt: str,
-        *args: object,
+        args: tuple[object, ...],
     ) -> None:
         pass

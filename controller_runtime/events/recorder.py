@@ -109,6 +109,41 @@ def format_message(message_fmt: str, args: tuple[object, ...]) -> str:
         return f"{message_fmt} {args!r}"
 
 
+class RecorderBase:
+    """The three entry points of EventRecorder, all funnelled into _record: implementations
+    (the real recorder, the fakes) only say what recording one event means."""
+
+    def event(self, obj: Mapping[str, Any], event_type: str, reason: str, message: str) -> None:
+        self._record(obj, None, event_type, reason, message, ())
+
+    def eventf(
+        self, obj: Mapping[str, Any], event_type: str, reason: str, message_fmt: str, *args: object
+    ) -> None:
+        self._record(obj, None, event_type, reason, message_fmt, args)
+
+    def annotated_eventf(
+        self,
+        obj: Mapping[str, Any],
+        annotations: Mapping[str, str],
+        event_type: str,
+        reason: str,
+        message_fmt: str,
+        *args: object,
+    ) -> None:
+        self._record(obj, annotations, event_type, reason, message_fmt, args)
+
+    def _record(
+        self,
+        obj: Mapping[str, Any],
+        annotations: Mapping[str, str] | None,
+        event_type: str,
+        reason: str,
+        message_fmt: str,
+        args: tuple[object, ...],
+    ) -> None:
+        raise NotImplementedError
+
+
 def format_time(wall_ns: int) -> str:
     return datetime.fromtimestamp(wall_ns // 10**9, UTC).strftime(TIME_FORMAT)
 
@@ -141,7 +176,7 @@ def build_event(request: EventRequest, wall_ns: int) -> dict[str, Any]:
     }
 
 
-class Recorder:
+class Recorder(RecorderBase):
     """An EventRecorder for one component (the recorder name); created by
     EventBroadcaster.new_recorder()."""
 
@@ -151,25 +186,6 @@ class Recorder:
         self.name = name
         self.instance = f"{name}-{hostname}"[:MAX_REPORTING_INSTANCE_LENGTH]
         self._submit = submit
-
-    def event(self, obj: Mapping[str, Any], event_type: str, reason: str, message: str) -> None:
-        self._record(obj, None, event_type, reason, message, ())
-
-    def eventf(
-        self, obj: Mapping[str, Any], event_type: str, reason: str, message_fmt: str, *args: object
-    ) -> None:
-        self._record(obj, None, event_type, reason, message_fmt, args)
-
-    def annotated_eventf(
-        self,
-        obj: Mapping[str, Any],
-        annotations: Mapping[str, str],
-        event_type: str,
-        reason: str,
-        message_fmt: str,
-        *args: object,
-    ) -> None:
-        self._record(obj, annotations, event_type, reason, message_fmt, args)
 
     def _record(
         self,
