@@ -13,7 +13,7 @@ Invariants:
   HealthzAlreadyStartedError, with controller-runtime's message. The served set never changes.
 - "" and "0" disable the server (the manager's default is ""); then start() and stop() do
   nothing, and added checks are accepted but never served.
-- Runs on every replica (need_leader_election() is False).
+- Runs on every replica (need_leader_election is False).
 """
 
 from __future__ import annotations
@@ -79,8 +79,8 @@ class HealthProbeServer:
         """The bound port (the kernel's choice for ":0"); RuntimeError when not serving."""
         return self._server.port
 
-    def need_leader_election(self) -> bool:
-        return False
+    # Runs on every replica, leader or not (the manager's runnable convention).
+    need_leader_election = False
 
     def add_healthz_check(self, name: str, checker: Checker) -> None:
         """Adds (or replaces) a liveness check; only before start()."""

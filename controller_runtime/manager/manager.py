@@ -43,6 +43,9 @@ SERVICE_ACCOUNT_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/
 
 
 class Runnable(Protocol):
+    """Anything the manager runs. An optional attribute `need_leader_election` (default True)
+    says whether it runs only on the leader."""
+
     async def start(self) -> None:
         """Runs until cancelled."""
 

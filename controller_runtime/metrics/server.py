@@ -18,7 +18,7 @@ Semantics:
   and `..._errors_total`, as a certificate from cert_dir is reloaded when rotated on disk.
 - Metrics are rendered on the event loop, so a custom collector may read loop-owned state
   without locks; a collector must therefore be quick.
-- Runs on every replica (need_leader_election() is False).
+- Runs on every replica (need_leader_election is False).
 """
 
 from __future__ import annotations
@@ -116,8 +116,8 @@ class MetricsServer:
         """The bound port (the kernel's choice for ":0"); RuntimeError when not serving."""
         return self._server.port
 
-    def need_leader_election(self) -> bool:
-        return False
+    # Runs on every replica, leader or not (the manager's runnable convention).
+    need_leader_election = False
 
     async def start(self) -> None:
         """Binds and starts serving; returns once requests are accepted. A no-op if disabled."""

@@ -188,4 +188,4 @@ async def test_custom_endpoints_and_validation() -> None:
         HealthProbeServer(":0", readiness_endpoint="/healthz")
     with pytest.raises(ValueError, match="missing port"):
         HealthProbeServer("8081")
-    assert not HealthProbeServer("0").need_leader_election()
+    assert not HealthProbeServer("0").need_leader_election

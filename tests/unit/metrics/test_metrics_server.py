@@ -164,7 +164,7 @@ async def test_lifecycle(registry: CollectorRegistry) -> None:
     await server.stop()
     with pytest.raises(aiohttp.ClientConnectionError):
         await fetch(f"http://127.0.0.1:{port}/metrics")
-    assert not server.need_leader_election()
+    assert not server.need_leader_election
 
 
 async def test_bind_conflict_surfaces_from_start(server: MetricsServer) -> None:
