@@ -169,7 +169,8 @@ class Cache:
         obj = informer.store.get(key)
         if obj is None:
             raise _not_found(kind, name)
-        return dict(copy_object(obj))
+        copied: Object = copy_object(obj)  # already a fresh dict: no second copy
+        return copied
 
     async def list(
         self,
