@@ -46,6 +46,14 @@ class Replicas:
     def reconciles(self) -> list[tuple[str, float, float]]:
         return [(who, float(s), float(e)) for who, s, e in self.entries("reconcile")]
 
+    async def working(self, identity: str, reconciles: int = 5) -> None:
+        """Waits until `identity` has done some reconciles as the leader."""
+        await eventually(
+            lambda: [r for r in self.reconciles() if r[0] == identity],
+            lambda done: len(done) >= reconciles,
+            timeout=30,
+        )
+
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def replicas(
@@ -98,8 +106,7 @@ async def test_one_leader_and_failover(replicas: Replicas, kube: Client, namespa
     stop = asyncio.Event()
     producer = asyncio.create_task(produce(kube, namespace, stop))
     try:
-        await eventually(lambda: [r for r in replicas.reconciles() if r[0] == first],
-                         lambda rs: len(rs) >= 5, timeout=30)  # fmt: skip
+        await replicas.working(first)
 
         # The leader dies without a word: the others wait out the lease on their own clocks.
         killed_at = time.time()
@@ -107,8 +114,7 @@ async def test_one_leader_and_failover(replicas: Replicas, kube: Client, namespa
         elected = await eventually(replicas.elected, lambda e: len(e) == 2, timeout=60)
         second, second_at = elected[1]
         kill_handover = second_at - killed_at
-        await eventually(lambda: [r for r in replicas.reconciles() if r[0] == second],
-                         lambda rs: len(rs) >= 5, timeout=30)  # fmt: skip
+        await replicas.working(second)
 
         # The new leader stops gracefully and releases the Lease: the last one takes over.
         stopped_at = time.time()
@@ -116,8 +122,7 @@ async def test_one_leader_and_failover(replicas: Replicas, kube: Client, namespa
         elected = await eventually(replicas.elected, lambda e: len(e) == 3, timeout=30)
         third, third_at = elected[2]
         graceful_handover = third_at - stopped_at
-        await eventually(lambda: [r for r in replicas.reconciles() if r[0] == third],
-                         lambda rs: len(rs) >= 5, timeout=30)  # fmt: skip
+        await replicas.working(third)
     finally:
         stop.set()
         created = await producer
