@@ -1,0 +1,58 @@
+"""Pure rules of SeiNode status: the currentImage rule (spec 3.4, decision F1) and phase
+transitions (spec 3.3)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from api.v1alpha1 import SeiNode, SeiNodePhase
+
+FINALIZER = "sei.io/seinode-finalizer"
+
+
+def rolled_out_image(node: SeiNode, statefulset: Mapping[str, Any] | None) -> str | None:
+    """The image to report as ``status.currentImage``, or None to leave it as it is.
+
+    ``statefulset`` must be at least as new as our last apply of it (F1: the object our apply
+    returned, or a fresh read), never an older cached copy: a cache that still shows the previous
+    generation fully rolled out would report the new image before any pod runs it.
+    """
+    if statefulset is None:
+        return None
+    meta = statefulset.get("metadata") or {}
+    spec = statefulset.get("spec") or {}
+    status = statefulset.get("status") or {}
+    if int(status.get("observedGeneration") or 0) < int(meta.get("generation") or 0):
+        return None  # the StatefulSet controller has not seen the latest pod template yet
+    replicas = spec.get("replicas")
+    if replicas is None or int(status.get("updatedReplicas") or 0) < int(replicas):
+        return None
+    if node.status.current_image == node.spec.image:
+        return None
+    return node.spec.image
+
+
+def phase_of(node: SeiNode) -> SeiNodePhase:
+    """The node's phase; an absent phase is Pending (the controller never writes Pending)."""
+    return node.status.phase or SeiNodePhase.PENDING
+
+
+@dataclass(frozen=True)
+class Transition:
+    """A phase change to record: metric labels and the PhaseTransition event message."""
+
+    from_phase: SeiNodePhase
+    to_phase: SeiNodePhase
+
+    @property
+    def message(self) -> str:
+        return f"Phase changed from {self.from_phase.value} to {self.to_phase.value}"
+
+
+def transition(node: SeiNode, to_phase: SeiNodePhase) -> Transition:
+    """Moves ``node`` to ``to_phase`` in memory and says what to record."""
+    change = Transition(phase_of(node), to_phase)
+    node.status.phase = to_phase
+    return change
