@@ -18,6 +18,10 @@ cache_root=${SEI_CONTROL_PLANE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/sei-k8s-co
 dir="$cache_root/control-plane/k8s-$K8S_VERSION-etcd-$ETCD_VERSION-kwok-$KWOK_VERSION"
 bin="$dir/bin"
 mkdir -p "$bin"
+# One build at a time per cache: a second invocation (a test run next to `make dev`) waits for
+# the first and then finds everything cached.
+exec 9>"$dir/.build.lock"
+flock 9
 
 export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS="-buildvcs=false -mod=readonly"
 jobs=${SEI_CONTROL_PLANE_JOBS:-$(nproc)}

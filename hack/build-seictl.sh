@@ -21,6 +21,8 @@ hack=$(cd "$(dirname "$0")" && pwd)
 cache_root=${SEI_CONTROL_PLANE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/sei-k8s-controller}
 bin="$cache_root/seictl-$SEICTL_VERSION/bin"
 mkdir -p "$bin"
+exec 9>"$bin/../.build.lock"
+flock 9
 started=$SECONDS
 log() { printf '[build-seictl %4ds] %s\n' "$((SECONDS - started))" "$*" >&2; }
 
