@@ -273,9 +273,9 @@ class HTTPSidecarClient:
         message = f"{method} {self._base_url}{path}: HTTP {answer.status}"
         if answer.body:
             message += f": {_error_text(answer.body)}"
-        # 5xx: the sidecar (or a proxy in front of it) is sick; anything else: it answered,
-        # but not what this API defines.
-        if answer.status >= 500:
+        # A gateway-ish answer means nothing sound is answering (a sidecar restarting behind a
+        # proxy); any other status is the sidecar's own, if unexpected, answer.
+        if answer.status in (502, 503, 504):
             return SidecarUnavailableError(message)
         return SidecarError(message)
 
