@@ -240,7 +240,7 @@ class HTTPSidecarClient:
 
         answered, task_type, status = obj.get("id"), obj.get("type"), obj.get("status")
         if answered != task_id:
-            raise fail(f"answer is about task {answered!r}, not {task_id!r}")
+            raise fail(f"id {answered!r} is not the requested task")
         if not isinstance(task_type, str):
             raise fail(f"task type {task_type!r} is not a string")
         if not isinstance(status, str) or status not in _TASK_STATUSES:
