@@ -1,0 +1,406 @@
+"""Local sidecars that follow the node pods, for e2e tests and the dev mode.
+
+kwok pods run no containers, so nothing would run a sidecar for a node, or restart it when the
+pod rolls. :class:`LocalFleet` plays the kubelet's part for the ``sei-sidecar`` container: it
+watches the pods labelled ``sei.io/node`` and, for every node, keeps exactly one local sidecar
+running for the node's current pod (``<name>-0``: the StatefulSet pod, or the bootstrap Job pod,
+whose hostname is ``<name>-0``):
+- a new pod uid (a rollout, a deleted pod recreated) stops the sidecar and starts a fresh one;
+- no pod (or only finished ones) stops it;
+- each node keeps one loopback port for the fleet's lifetime, like its stable DNS name, and the
+  real sidecar keeps one home directory across restarts, like the node's data PVC, so task
+  results survive and readiness does not (spec 7.3).
+The operator reaches the sidecars through :meth:`LocalFleet.url_for`, a ``SidecarURLResolver``.
+
+What runs is a :class:`SidecarLauncher`: :class:`SeictlLauncher` (real ``seictl serve``
+processes) or :class:`SimulatorLauncher` (nodes of a :class:`SidecarSimulator`, one port each).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import aiohttp
+import structlog
+
+from controller_runtime.cache import ByObject, Cache, DeletedFinalStateUnknown
+from controller_runtime.client import Client
+from controller_runtime.envtest import ManagedProcess, ProcessError
+from controller_runtime.workqueue import Queue
+from controllers.sidecar.simulator import SidecarSimulator
+
+__all__ = [
+    "NODE_LABEL",
+    "SEICTL_BIN_ENV",
+    "LocalFleet",
+    "NodeKey",
+    "RunningSidecar",
+    "SeictlLauncher",
+    "SidecarLauncher",
+    "SimulatorLauncher",
+]
+
+log = structlog.get_logger("localfleet")
+
+NODE_LABEL = "sei.io/node"
+SEICTL_BIN_ENV = "SEICTL_BIN"
+SIDECAR_CONTAINER = "sei-sidecar"
+NodeKey = tuple[str, str]  # (namespace, node name)
+Object = dict[str, Any]
+_RETRY_SECONDS = 2.0
+
+
+class SidecarLauncher(Protocol):
+    """Starts and stops one node's sidecar on a loopback port."""
+
+    async def start(self, node: NodeKey, port: int, pod: Object) -> None:
+        """Returns once the sidecar answers; raises if it cannot be started."""
+        ...
+
+    async def stop(self, node: NodeKey) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class RunningSidecar:
+    node: NodeKey
+    pod_name: str
+    pod_uid: str
+    port: int
+    url: str
+    starts: int
+    """How many sidecars this node has had, this one included."""
+
+
+class LocalFleet:
+    """Keeps one local sidecar per node pod. ``namespace`` None watches every namespace."""
+
+    def __init__(
+        self,
+        client: Client,
+        launcher: SidecarLauncher,
+        *,
+        namespace: str | None = None,
+        host: str = "127.0.0.1",
+    ) -> None:
+        self._launcher = launcher
+        self._host = host
+        self._namespace = namespace
+        self._cache = Cache(
+            client,
+            by_object={("v1", "Pod"): ByObject(namespace=namespace, label_selector=NODE_LABEL)},
+        )
+        self._queue: Queue[NodeKey] = Queue()
+        self._ports: dict[NodeKey, int] = {}
+        # Invariant: a node is in _running iff the launcher has a sidecar of it running (or
+        # starting), for the pod uid recorded there.
+        self._running: dict[NodeKey, RunningSidecar] = {}
+        self._starts: dict[NodeKey, int] = {}
+        self._worker: asyncio.Task[None] | None = None
+        self._retries: set[asyncio.TimerHandle] = set()
+        self.errors: list[str] = []
+
+    # --- the operator's view -------------------------------------------------------------------
+
+    def url_for(self, name: str, namespace: str, port: int = 0) -> str:
+        """``SidecarURLResolver``: the node's loopback address, stable across its restarts.
+        A node without a pod yet gets its port now, and refuses connections until it has one."""
+        return f"http://{self._host}:{self._port((namespace, name))}"
+
+    def sidecar(self, namespace: str, name: str) -> RunningSidecar | None:
+        return self._running.get((namespace, name))
+
+    # --- lifecycle -------------------------------------------------------------------------------
+
+    async def start(self, timeout: float = 60.0) -> None:
+        informer = await self._cache.get_informer("v1", "Pod")
+        informer.add_event_handler(_Enqueue(self._queue), name="localfleet")
+        await self._cache.start()
+        if not await self._cache.wait_for_cache_sync(timeout):
+            raise TimeoutError("the local fleet's pod cache did not sync")
+        self._worker = asyncio.create_task(self._work(), name="localfleet")
+
+    async def close(self) -> None:
+        for handle in self._retries:
+            handle.cancel()
+        self._queue.shut_down()
+        if self._worker is not None:
+            self._worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._worker
+        await self._cache.stop()
+        for node in list(self._running):
+            await self._stop(node)
+        await self._launcher.close()
+
+    async def __aenter__(self) -> LocalFleet:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # --- convergence -----------------------------------------------------------------------------
+
+    async def _work(self) -> None:
+        while True:
+            node, shutdown = await self._queue.get()
+            if shutdown or node is None:
+                return
+            try:
+                await self._sync(node)
+            except Exception as exc:
+                message = f"{node[0]}/{node[1]}: {exc}"
+                log.warning("local sidecar failed; retrying", node=node, error=str(exc))
+                self.errors.append(message)
+                self._retry(node)
+            finally:
+                self._queue.done(node)
+
+    async def _sync(self, node: NodeKey) -> None:
+        pod = await self._current_pod(node)
+        running = self._running.get(node)
+        uid = pod["metadata"]["uid"] if pod is not None else None
+        if running is not None and running.pod_uid != uid:
+            await self._stop(node)
+            running = None
+        if pod is None or running is not None:
+            return
+        port = self._port(node)
+        starts = self._starts.get(node, 0) + 1
+        self._starts[node] = starts
+        self._running[node] = RunningSidecar(
+            node, pod["metadata"]["name"], uid or "", port, self.url_for(node[1], node[0]), starts
+        )
+        try:
+            await self._launcher.start(node, port, pod)
+        except BaseException:
+            await self._stop(node)
+            raise
+        log.info("local sidecar started", node=node, pod_uid=uid, port=port, starts=starts)
+
+    async def _current_pod(self, node: NodeKey) -> Object | None:
+        namespace, name = node
+        listed = await self._cache.list(
+            "v1", "Pod", namespace, label_selector=f"{NODE_LABEL}={name}"
+        )
+        pods: list[Object] = [p for p in listed["items"] if _runs_sidecar_of(p, name)]
+        if not pods:
+            return None
+        return max(pods, key=lambda p: p["metadata"].get("creationTimestamp") or "")
+
+    async def _stop(self, node: NodeKey) -> None:
+        self._running.pop(node, None)
+        await self._launcher.stop(node)
+
+    def _retry(self, node: NodeKey) -> None:
+        loop = asyncio.get_running_loop()
+
+        def requeue() -> None:
+            self._retries.discard(handle)
+            self._queue.add(node)
+
+        handle = loop.call_later(_RETRY_SECONDS, requeue)
+        self._retries.add(handle)
+
+    def _port(self, node: NodeKey) -> int:
+        port = self._ports.get(node)
+        if port is None:
+            taken = set(self._ports.values())
+            port = _free_port(self._host)
+            while port in taken:
+                port = _free_port(self._host)
+            self._ports[node] = port
+        return port
+
+
+class _Enqueue:
+    """Informer handler: any change to a node's pods re-examines that node."""
+
+    def __init__(self, queue: Queue[NodeKey]) -> None:
+        self._queue = queue
+
+    def _add(self, pod: Object | DeletedFinalStateUnknown) -> None:
+        obj = pod.obj if isinstance(pod, DeletedFinalStateUnknown) else pod
+        meta = obj.get("metadata") or {}
+        name = (meta.get("labels") or {}).get(NODE_LABEL)
+        if name:
+            self._queue.add((meta.get("namespace") or "", name))
+
+    def on_add(self, obj: Object, is_in_initial_list: bool) -> None:
+        self._add(obj)
+
+    def on_update(self, old: Object, new: Object) -> None:
+        self._add(new)
+
+    def on_delete(self, obj: Object | DeletedFinalStateUnknown) -> None:
+        self._add(obj)
+
+
+def _runs_sidecar_of(pod: Object, name: str) -> bool:
+    """The node's pod: named or hostnamed ``<name>-0``, and not finished (a completed bootstrap
+    Job pod runs no containers any more)."""
+    hostname = f"{name}-0"
+    spec = pod.get("spec") or {}
+    if pod["metadata"].get("name") != hostname and spec.get("hostname") != hostname:
+        return False
+    return (pod.get("status") or {}).get("phase") not in ("Succeeded", "Failed")
+
+
+def _free_port(host: str) -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+# --- launchers ---------------------------------------------------------------------------------
+
+
+class SimulatorLauncher:
+    """Nodes of a simulator, each on its own port. A restart keeps the node's task store and
+    loses its readiness, as a real sidecar restarted on the same data volume does."""
+
+    def __init__(self, simulator: SidecarSimulator) -> None:
+        self.simulator = simulator
+        self._started: set[NodeKey] = set()
+
+    async def start(self, node: NodeKey, port: int, pod: Object) -> None:
+        if node in self._started:
+            self.simulator.node(*node).restart()
+        self._started.add(node)
+        await self.simulator.serve_node(node[0], node[1], port)
+
+    async def stop(self, node: NodeKey) -> None:
+        await self.simulator.stop_node(*node)
+
+    async def close(self) -> None:
+        """The simulator belongs to the caller, who closes it."""
+
+
+class SeictlLauncher:
+    """Real ``seictl serve`` processes, one per node, each in its own process group.
+
+    A node's home directory (``<root>/<namespace>/<name>/home``, its ``/sei``) is kept across
+    restarts; its log is ``<root>/<namespace>/<name>/seictl.log``. The ``SEI_*`` environment is
+    the pod's ``sei-sidecar`` container's, so the sidecar knows its chain as in the cluster;
+    AWS calls go to a closed loopback port, so anything needing S3 fails fast instead of
+    reaching the internet.
+    """
+
+    def __init__(
+        self,
+        binary: Path,
+        root: Path,
+        *,
+        env: Mapping[str, str] | None = None,
+        ready_timeout: float = 60.0,
+    ) -> None:
+        self.binary = binary
+        self.root = root
+        self.extra_env = dict(env or {})
+        self.ready_timeout = ready_timeout
+        self._processes: dict[NodeKey, ManagedProcess] = {}
+
+    def home(self, node: NodeKey) -> Path:
+        return self.root / node[0] / node[1] / "home"
+
+    def log_path(self, node: NodeKey) -> Path:
+        return self.root / node[0] / node[1] / "seictl.log"
+
+    def pid(self, node: NodeKey) -> int | None:
+        process = self._processes.get(node)
+        return process.pid if process is not None and process.running else None
+
+    def environment(self, node: NodeKey, pod: Object | None = None) -> dict[str, str]:
+        home = self.home(node)
+        env = {
+            "SEI_CHAIN_ID": "sei-local",
+            "SEI_GENESIS_BUCKET": "local-genesis",
+            "SEI_GENESIS_REGION": "local",
+            "SEI_SNAPSHOT_BUCKET": "local-snapshots",
+            "SEI_SNAPSHOT_REGION": "local",
+        }
+        env |= _sidecar_env(pod) if pod is not None else {}
+        env |= {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": str(home),
+            "HOSTNAME": (pod or {}).get("metadata", {}).get("name") or f"{node[1]}-0",
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
+            "AWS_CONFIG_FILE": os.devnull,
+            "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+        }
+        env |= self.extra_env
+        env["SEI_HOME"] = str(home)
+        env.pop("SEI_SIDECAR_PORT", None)  # the fleet's port is passed as --port
+        return env
+
+    async def start(self, node: NodeKey, port: int, pod: Object) -> None:
+        await self.stop(node)
+        home = self.home(node)
+        home.mkdir(parents=True, exist_ok=True)
+        process = ManagedProcess(
+            f"seictl {node[0]}/{node[1]}",
+            [str(self.binary), "serve", "--port", str(port)],
+            self.log_path(node),
+            env=self.environment(node, pod),
+        )
+        self._processes[node] = process
+        await process.start()
+        await _wait_until_live(process, f"http://127.0.0.1:{port}/v0/livez", self.ready_timeout)
+
+    async def stop(self, node: NodeKey) -> None:
+        process = self._processes.pop(node, None)
+        if process is not None:
+            await process.stop()
+
+    async def kill(self, node: NodeKey) -> None:
+        """SIGKILL, as a crashed container: nothing is flushed, running tasks stay running."""
+        process = self._processes.pop(node, None)
+        if process is not None:
+            await process.kill()
+
+    async def close(self) -> None:
+        for node in list(self._processes):
+            await self.stop(node)
+
+
+def _sidecar_env(pod: Object) -> dict[str, str]:
+    """The literal ``SEI_*`` variables of the pod's sidecar container (init or regular)."""
+    spec = pod.get("spec") or {}
+    for container in (spec.get("initContainers") or []) + (spec.get("containers") or []):
+        if container.get("name") == SIDECAR_CONTAINER:
+            return {
+                e["name"]: str(e["value"])
+                for e in container.get("env") or []
+                if e.get("name", "").startswith("SEI_") and "value" in e
+            }
+    return {}
+
+
+async def _wait_until_live(process: ManagedProcess, url: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2.0)) as session:
+        while True:
+            process.check_alive()
+            with contextlib.suppress(aiohttp.ClientError, TimeoutError):
+                async with session.get(url) as response:
+                    if response.status == 200:
+                        return
+            if time.monotonic() > deadline:
+                raise ProcessError(
+                    f"{process.name} did not answer {url} within {timeout:g}s; "
+                    f"last log lines:\n{process.log_tail()}"
+                )
+            await asyncio.sleep(0.1)
