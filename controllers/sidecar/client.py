@@ -99,7 +99,9 @@ class HTTPSidecarClientFactory:
             raise SidecarUnavailableError("the sidecar client is closed (operator shutting down)")
         if self._session is None:
             self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self._connection_limit),
+                # No DNS cache: a restarted pod has a new IP under the same name, and a cached
+                # old one would cost a full timeout per request until the entry expired.
+                connector=aiohttp.TCPConnector(limit=self._connection_limit, use_dns_cache=False),
                 timeout=aiohttp.ClientTimeout(total=self.timeout),
                 headers={"Accept": "application/json"},
                 raise_for_status=False,
