@@ -33,6 +33,8 @@ from controllers.sidecar.simulator import SidecarSimulator
 
 REPO = Path(__file__).resolve().parents[3]
 NODE: NodeKey = ("contract", "node-a")
+# seictl carries this chain's genesis, so configure-genesis works without S3.
+EMBEDDED_CHAIN = "pacific-1"
 
 
 def seictl_binary() -> Path:
@@ -101,7 +103,9 @@ async def open_sidecar(backend: str, tmp_path: Path) -> AsyncIterator[Sidecar]:
         simulator = SidecarSimulator()
         launcher = SimulatorLauncher(simulator)
     else:
-        launcher = SeictlLauncher(seictl_binary(), tmp_path / "fleet")
+        launcher = SeictlLauncher(
+            seictl_binary(), tmp_path / "fleet", env={"SEI_CHAIN_ID": EMBEDDED_CHAIN}
+        )
     async with (
         HTTPSidecarClientFactory() as factory,
         aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session,

@@ -177,6 +177,23 @@ async def test_a_body_that_does_not_decode_is_rejected(sidecar: Sidecar, body: b
     )
 
 
+async def test_the_full_node_plan_tasks_complete_in_order(sidecar: Sidecar) -> None:
+    """Spec 6.3's full-node plan for a chain whose genesis the sidecar carries (no S3)."""
+    plan = [
+        ("configure-genesis", None),
+        ("config-apply", {"mode": "full", "incremental": False, "targetVersion": 0}),
+        ("config-validate", None),
+        ("mark-ready", None),
+    ]
+    outcomes = []
+    for task_type, params in plan:
+        task_id = await sidecar.client.submit_task(task_type, params, new_id())
+        result = await settled(sidecar, task_id)
+        outcomes.append((task_type, result.status, result.error))
+    assert outcomes == [(t, TaskResultStatus.COMPLETED, None) for t, _ in plan]
+    assert await sidecar.client.status() is SidecarStatus.READY
+
+
 # --- task results --------------------------------------------------------------------------------
 
 
@@ -273,14 +290,16 @@ async def test_a_task_running_at_a_restart_is_still_running_after_it(sidecar: Si
 
 
 # --- simulator only: tasks that need S3, EC2 or a running chain ---------------------------------
-# A local seictl has no S3, no EC2 and no seid: these tasks can only fail or wait on it, so the
-# simulator stands in for the real sidecar here (and only here).
+# A local seictl has no S3, no EC2, no seid and no `seid init` output: these tasks can only fail
+# or wait on it, so the simulator stands in for the real sidecar here (and only here).
 
 EXTERNAL_TASKS = {
     "snapshot-restore": {"targetHeight": 100},
-    "configure-genesis": None,  # for a chain without embedded genesis: S3
+    "configure-genesis": None,  # for a chain whose genesis seictl does not carry: S3
     "configure-state-sync": {"useLocalSnapshot": True},
     "discover-peers": {"sources": [{"type": "ec2Tags", "region": "r", "tags": {"k": "v"}}]},
+    # needs the genesis.json `seid init` writes in the pod's init container (none runs here)
+    "generate-gentx": {"chainId": "c", "stakingAmount": "1usei", "accountBalance": "2usei"},
     "upload-genesis-artifacts": {"nodeName": "node-a"},
     "set-genesis-peers": None,
     "assemble-and-upload-genesis": {
