@@ -101,10 +101,11 @@ class LocalFleet:
         )
         self._queue: Queue[NodeKey] = Queue()
         self._ports: dict[NodeKey, int] = {}
-        # Invariant: a node is in _running iff the launcher has a sidecar of it running (or
-        # starting), for the pod uid recorded there.
+        # Invariant: a node is in _running iff the launcher has a sidecar of it running and
+        # answering, started for the pod uid recorded there.
         self._running: dict[NodeKey, RunningSidecar] = {}
         self._starts: dict[NodeKey, int] = {}
+        self._lock = asyncio.Lock()  # one change to the running sidecars at a time
         self._worker: asyncio.Task[None] | None = None
         self._retries: set[asyncio.TimerHandle] = set()
         self.errors: list[str] = []
@@ -118,6 +119,20 @@ class LocalFleet:
 
     def sidecar(self, namespace: str, name: str) -> RunningSidecar | None:
         return self._running.get((namespace, name))
+
+    async def restart_sidecar(self, namespace: str, name: str) -> RunningSidecar:
+        """Restarts the node's sidecar in the same pod, as the kubelet restarts a crashed
+        container: a new process on the same data, Initializing until its next mark-ready."""
+        node = (namespace, name)
+        async with self._lock:
+            if node not in self._running:
+                raise LookupError(f"no local sidecar runs for {namespace}/{name}")
+            await self._stop(node)
+            await self._converge(node)
+            restarted = self._running.get(node)
+        if restarted is None:
+            raise LookupError(f"the pod of {namespace}/{name} is gone")
+        return restarted
 
     # --- lifecycle -------------------------------------------------------------------------------
 
@@ -167,6 +182,10 @@ class LocalFleet:
                 self._queue.done(node)
 
     async def _sync(self, node: NodeKey) -> None:
+        async with self._lock:
+            await self._converge(node)
+
+    async def _converge(self, node: NodeKey) -> None:
         pod = await self._current_pod(node)
         running = self._running.get(node)
         uid = pod["metadata"]["uid"] if pod is not None else None
@@ -178,14 +197,14 @@ class LocalFleet:
         port = self._port(node)
         starts = self._starts.get(node, 0) + 1
         self._starts[node] = starts
-        self._running[node] = RunningSidecar(
-            node, pod["metadata"]["name"], uid or "", port, self.url_for(node[1], node[0]), starts
-        )
         try:
             await self._launcher.start(node, port, pod)
         except BaseException:
-            await self._stop(node)
+            await self._launcher.stop(node)
             raise
+        self._running[node] = RunningSidecar(
+            node, pod["metadata"]["name"], uid or "", port, self.url_for(node[1], node[0]), starts
+        )
         log.info("local sidecar started", node=node, pod_uid=uid, port=port, starts=starts)
 
     async def _current_pod(self, node: NodeKey) -> Object | None:

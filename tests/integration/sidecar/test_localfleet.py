@@ -145,3 +145,19 @@ async def test_the_sidecar_stops_when_the_pod_is_gone(
     await eventually(lambda: fleet.sidecar(namespace, NODE), lambda s: s is None, timeout=120)
     with pytest.raises(SidecarUnavailableError, match="cannot connect"):
         await client.status()
+
+
+async def test_a_sidecar_restarted_in_its_pod_is_initializing_and_keeps_its_tasks(
+    fleet: LocalFleet, sidecars: HTTPSidecarClientFactory, kube: Client, namespace: str
+) -> None:
+    await kube.create(node_statefulset(NODE, namespace))
+    first = await running(fleet, namespace, 1)
+    client = sidecars(NODE, namespace, 7777)
+    ready = await client.submit_task("mark-ready", None, str(uuid.uuid4()))
+    await eventually(client.status, lambda s: s is SidecarStatus.READY, timeout=30)
+
+    second = await fleet.restart_sidecar(namespace, NODE)
+
+    assert (second.starts, second.pod_uid) == (2, first.pod_uid)
+    assert await client.status() is SidecarStatus.INITIALIZING
+    assert (await client.get_task(ready)).status is TaskResultStatus.COMPLETED
