@@ -46,6 +46,7 @@ __all__ = [
     "SeictlLauncher",
     "SidecarLauncher",
     "SimulatorLauncher",
+    "node_pod",
 ]
 
 log = structlog.get_logger("localfleet")
@@ -212,10 +213,7 @@ class LocalFleet:
         listed = await self._cache.list(
             "v1", "Pod", namespace, label_selector=f"{NODE_LABEL}={name}"
         )
-        pods: list[Object] = [p for p in listed["items"] if _runs_sidecar_of(p, name)]
-        if not pods:
-            return None
-        return max(pods, key=lambda p: p["metadata"].get("creationTimestamp") or "")
+        return node_pod(listed["items"], name)
 
     async def _stop(self, node: NodeKey) -> None:
         self._running.pop(node, None)
@@ -265,14 +263,20 @@ class _Enqueue:
         self._add(obj)
 
 
-def _runs_sidecar_of(pod: Object, name: str) -> bool:
-    """The node's pod: named or hostnamed ``<name>-0``, and not finished (a completed bootstrap
-    Job pod runs no containers any more)."""
+def node_pod(pods: list[Object], name: str) -> Object | None:
+    """The pod whose sidecar serves node ``name``: named or hostnamed ``<name>-0`` (the
+    StatefulSet pod, or the bootstrap Job pod), not finished (a completed Job pod runs no
+    containers), the newest if several."""
     hostname = f"{name}-0"
-    spec = pod.get("spec") or {}
-    if pod["metadata"].get("name") != hostname and spec.get("hostname") != hostname:
-        return False
-    return (pod.get("status") or {}).get("phase") not in ("Succeeded", "Failed")
+    candidates = [
+        pod
+        for pod in pods
+        if hostname in (pod["metadata"].get("name"), (pod.get("spec") or {}).get("hostname"))
+        and (pod.get("status") or {}).get("phase") not in ("Succeeded", "Failed")
+    ]
+    if not candidates:
+        return None
+    return max(candidates, key=lambda p: p["metadata"].get("creationTimestamp") or "")
 
 
 def _free_port(host: str) -> int:

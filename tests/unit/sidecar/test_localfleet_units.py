@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from controllers.sidecar.localfleet import SeictlLauncher
+import pytest
+
+from controllers.sidecar.localfleet import SeictlLauncher, node_pod
 
 NODE = ("team", "node-a")
 
@@ -81,3 +83,41 @@ def test_extra_environment_wins_over_the_pods(tmp_path: Path) -> None:
     launcher = SeictlLauncher(tmp_path / "seictl", tmp_path, env={"SEI_CHAIN_ID": "pacific-1"})
     env = launcher.environment(NODE, pod([{"name": "SEI_CHAIN_ID", "value": "atlantic-2"}]))
     assert env["SEI_CHAIN_ID"] == "pacific-1"
+
+
+def a_pod(
+    name: str, *, hostname: str | None = None, phase: str = "Running", created: str = "t1"
+) -> dict[str, Any]:
+    spec = {"hostname": hostname} if hostname else {}
+    return {
+        "metadata": {"name": name, "uid": f"uid-{name}", "creationTimestamp": created},
+        "spec": spec,
+        "status": {"phase": phase},
+    }
+
+
+def test_the_statefulset_pod_is_the_nodes_pod() -> None:
+    pod = a_pod("node-a-0")
+    assert node_pod([a_pod("node-a-1"), pod], "node-a") is pod
+
+
+def test_a_bootstrap_job_pod_counts_by_its_hostname() -> None:
+    pod = a_pod("node-a-bootstrap-x7k2p", hostname="node-a-0", phase="Pending")
+    assert node_pod([pod], "node-a") is pod
+
+
+def test_a_pod_of_another_node_is_ignored() -> None:
+    assert node_pod([a_pod("node-ab-0"), a_pod("x", hostname="node-b-0")], "node-a") is None
+
+
+@pytest.mark.parametrize("phase", ["Succeeded", "Failed"])
+def test_a_finished_pod_runs_no_sidecar(phase: str) -> None:
+    assert (
+        node_pod([a_pod("node-a-bootstrap-1", hostname="node-a-0", phase=phase)], "node-a") is None
+    )
+
+
+def test_the_newest_of_two_live_pods_wins() -> None:
+    old = a_pod("node-a-bootstrap-1", hostname="node-a-0", created="2026-01-01T00:00:00Z")
+    new = a_pod("node-a-0", created="2026-01-01T00:00:05Z")
+    assert node_pod([new, old], "node-a") is new
