@@ -21,7 +21,7 @@ import pytest
 import pytest_asyncio
 
 from controllers.sidecar.client import HTTPSidecarClient, HTTPSidecarClientFactory
-from controllers.sidecar.localfleet import (
+from controllers.sidecar.launchers import (
     SEICTL_BIN_ENV,
     NodeKey,
     SeictlLauncher,

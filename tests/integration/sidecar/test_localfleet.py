@@ -20,13 +20,8 @@ from controllers.sidecar.api import (
     TaskResultStatus,
 )
 from controllers.sidecar.client import HTTPSidecarClientFactory
-from controllers.sidecar.localfleet import (
-    LocalFleet,
-    RunningSidecar,
-    SeictlLauncher,
-    SidecarLauncher,
-    SimulatorLauncher,
-)
+from controllers.sidecar.launchers import SeictlLauncher, SidecarLauncher, SimulatorLauncher
+from controllers.sidecar.localfleet import LocalFleet, RunningSidecar
 from controllers.sidecar.simulator import SidecarSimulator
 
 from .conftest import seictl_binary
@@ -97,12 +92,13 @@ async def sidecars(fleet: LocalFleet) -> AsyncIterator[HTTPSidecarClientFactory]
 
 
 async def running(fleet: LocalFleet, namespace: str, starts: int) -> RunningSidecar:
-    sidecar: RunningSidecar = await eventually(
+    sidecar: RunningSidecar | None = await eventually(
         lambda: fleet.sidecar(namespace, NODE),
         lambda s: s is not None and s.starts == starts,
         timeout=120,
         message=f"sidecar start #{starts} of {namespace}/{NODE}",
     )
+    assert sidecar is not None
     return sidecar
 
 

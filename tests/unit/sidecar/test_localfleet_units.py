@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from controllers.sidecar.localfleet import SeictlLauncher, node_pod
+from controllers.sidecar.launchers import SeictlLauncher
+from controllers.sidecar.localfleet import node_pod
 
 NODE = ("team", "node-a")
 

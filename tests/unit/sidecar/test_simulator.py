@@ -328,7 +328,7 @@ async def test_faults_last_the_given_number_of_requests(
     node: SimulatedNode, client: HTTPSidecarClient
 ) -> None:
     node.inject(Fault.SERVER_ERROR, times=2)
-    outcomes = []
+    outcomes: list[object] = []
     for _ in range(3):
         try:
             outcomes.append(await client.status())
