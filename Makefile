@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 PY := .venv/bin/python
 
-.PHONY: venv system-deps control-plane dev test test-unit test-integration lint typecheck crds check-crds check lock
+.PHONY: venv system-deps control-plane seictl dev test test-unit test-integration lint typecheck crds check-crds check lock
 
 venv:
 	@hack/install-python.sh
@@ -15,19 +15,27 @@ system-deps:
 control-plane:
 	@hack/build-control-plane.sh >/dev/null
 
+# Builds (or finds cached) the real node sidecar, `seictl serve`, for the sidecar contract tests.
+seictl:
+	@hack/build-seictl.sh >/dev/null
+
 # Local dev mode on an embedded cluster.
 dev: venv control-plane
 	@ENVTEST_ASSETS=$$(hack/build-control-plane.sh 2>/dev/null | tail -n1) $(PY) -m controllers.cli dev
 
 # Every test: unit tests, then integration tests against the real local control plane.
-test: venv system-deps control-plane
-	@ENVTEST_ASSETS=$$(hack/build-control-plane.sh 2>/dev/null | tail -n1) $(PY) -m pytest $(PYTEST_ARGS)
+test: venv system-deps control-plane seictl
+	@ENVTEST_ASSETS=$$(hack/build-control-plane.sh 2>/dev/null | tail -n1) \
+	SEICTL_BIN=$$(hack/build-seictl.sh 2>/dev/null | tail -n1)/seictl \
+	$(PY) -m pytest $(PYTEST_ARGS)
 
 test-unit: venv
 	@$(PY) -m pytest tests/unit $(PYTEST_ARGS)
 
-test-integration: venv system-deps control-plane
-	@ENVTEST_ASSETS=$$(hack/build-control-plane.sh 2>/dev/null | tail -n1) $(PY) -m pytest tests/integration $(PYTEST_ARGS)
+test-integration: venv system-deps control-plane seictl
+	@ENVTEST_ASSETS=$$(hack/build-control-plane.sh 2>/dev/null | tail -n1) \
+	SEICTL_BIN=$$(hack/build-seictl.sh 2>/dev/null | tail -n1)/seictl \
+	$(PY) -m pytest tests/integration $(PYTEST_ARGS)
 
 lint: venv
 	@.venv/bin/ruff check .

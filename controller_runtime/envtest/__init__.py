@@ -10,7 +10,7 @@ from controller_runtime.envtest.controlplane import (
     ControlPlane,
     ControlPlaneOptions,
 )
-from controller_runtime.envtest.process import ProcessError
+from controller_runtime.envtest.process import ManagedProcess, ProcessError
 from controller_runtime.envtest.proxy import ProxyState, TcpProxy
 from controller_runtime.envtest.wait import ConditionTimeout, eventually
 
@@ -25,6 +25,7 @@ __all__ = [
     "ConditionTimeout",
     "ControlPlane",
     "ControlPlaneOptions",
+    "ManagedProcess",
     "ProcessError",
     "ProxyState",
     "TcpProxy",
