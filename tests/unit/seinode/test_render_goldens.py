@@ -10,7 +10,6 @@ nothing it did not.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -27,24 +26,11 @@ from tests.fixtures.goldens import (
     GoldenChild,
     golden_children,
     golden_platform,
+    renderer_for,
 )
 from tests.fixtures.managed_fields import applied_by, field_set, without_paths
 
-Renderer = Callable[[SeiNode, Platform], dict[str, Any]]
-
 CHILDREN = golden_children()
-
-
-def _renderer(child: GoldenChild) -> Renderer:
-    if child.kind == "StatefulSet":
-        return render.render_statefulset
-    if child.kind == "PersistentVolumeClaim":
-        return render.render_pvc
-    if child.kind == "Job":
-        return render.render_bootstrap_job
-    if child.is_applied():
-        return render.render_headless_service
-    return render.render_bootstrap_service
 
 
 def _written_by_reference(child: GoldenChild) -> dict[str, Any]:
@@ -75,7 +61,7 @@ def test_goldens_cover_every_rendered_kind() -> None:
 
 @pytest.mark.parametrize("child", CHILDREN, ids=lambda child: child.id)
 def test_rendering_equals_what_the_reference_wrote(child: GoldenChild, platform: Platform) -> None:
-    rendered = _renderer(child)(child.seinode(), platform)
+    rendered = renderer_for(child)(child.seinode(), platform)
     assert rendered == _written_by_reference(child)
 
 
