@@ -1,0 +1,44 @@
+"""Fixtures of the SeiNode integration tests: the sei.io CRDs and SeiNodes to own children."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest_asyncio
+
+from api.v1alpha1 import SeiNode
+from controller_runtime.client import Client
+
+CRD_DIR = Path(__file__).resolve().parents[3] / "config" / "crd"
+
+CreateSeiNode = Callable[[str, dict[str, Any]], Awaitable[SeiNode]]
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def sei_crds(control_plane: Any) -> list[dict[str, Any]]:
+    crds: list[dict[str, Any]] = await control_plane.install_crds([CRD_DIR])
+    return crds
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def create_seinode(sei_crds: Any, kube: Client, namespace: str) -> CreateSeiNode:
+    """Creates a SeiNode (name, spec) in the test namespace and returns it as stored.
+
+    Children need a real owner: the garbage collector deletes objects whose owner uid does
+    not exist. No SeiNode controller runs, so the node itself stays untouched.
+    """
+
+    async def create(name: str, spec: dict[str, Any]) -> SeiNode:
+        stored = await kube.create(
+            {
+                "apiVersion": "sei.io/v1alpha1",
+                "kind": "SeiNode",
+                "metadata": {"name": name, "namespace": namespace},
+                "spec": spec,
+            }
+        )
+        return SeiNode.from_dict(stored)
+
+    return create
