@@ -1,0 +1,1 @@
+"""The SeiNode controller: rendering of child objects, planning, reconciliation."""
