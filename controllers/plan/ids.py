@@ -16,6 +16,7 @@ __all__ = [
     "TASK_ID_NAMESPACE",
     "deployment_subtask_id",
     "export_state_task_id",
+    "monitor_task_id",
     "new_plan_id",
     "task_id",
 ]
@@ -44,3 +45,14 @@ def export_state_task_id(exporter: str) -> str:
     """The export-state sidecar task id of an exporter node: the task-id function applied to
     (exporter name, ``export-state``, 0)."""
     return task_id(exporter, "export-state", 0)
+
+
+def monitor_task_id(node_key: str, task_type: str) -> str:
+    """The sidecar task id of a node's monitor task (``snapshot-upload``, ``result-export``).
+
+    The reference submits monitor tasks without an id; we send this one so that a submission
+    whose status write was lost (a 409, a restart) is deduplicated by the sidecar instead of
+    starting a second, never-ending uploader. ``node_key`` is the node's uid: a node recreated
+    under the same name gets new tasks.
+    """
+    return str(uuid.uuid5(TASK_ID_NAMESPACE, f"{node_key}/{task_type}/monitor"))
