@@ -138,7 +138,7 @@ class DeployBootstrapService(_BootstrapTask):
         try:
             service = _owned_by(node, resources.bootstrap_service())
         except ValueError as exc:
-            raise TransientTaskError(f"rendering bootstrap service: {exc}") from exc
+            raise TransientTaskError(str(exc)) from exc
         await _create(self.ctx, service, "bootstrap service")
         self._state = TaskState.COMPLETE
 
@@ -171,7 +171,7 @@ class DeployBootstrapJob(_BootstrapTask):
         try:
             job = _owned_by(node, resources.bootstrap_job())
         except ValueError as exc:
-            raise TransientTaskError(f"rendering bootstrap job: {exc}") from exc
+            raise TransientTaskError(str(exc)) from exc
         await _create(self.ctx, job, "bootstrap job")
         self._state = TaskState.COMPLETE
 
