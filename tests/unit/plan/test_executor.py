@@ -20,6 +20,9 @@ from controllers.plan import (
     PlanError,
     PlanExecutor,
     StepResult,
+    TaskRegistry,
+    TaskState,
+    TerminalTaskError,
     plan_metrics,
     retry_backoff,
     seinode_task_registry,
@@ -467,3 +470,57 @@ def test_delete_plan_active_removes_the_series(registry: CollectorRegistry) -> N
 
 def test_plan_metrics_are_shared_per_registry(registry: CollectorRegistry) -> None:
     assert plan_metrics(registry) is plan_metrics(registry)
+
+
+class _Raising:
+    """A task whose Execute raises the given exception."""
+
+    def __init__(self, exc: Exception) -> None:
+        self.exc = exc
+
+    async def execute(self) -> None:
+        raise self.exc
+
+    async def status(self) -> TaskState:
+        raise AssertionError("status after a failed execute")
+
+    def error(self) -> str | None:
+        return None
+
+
+def _raising_executor(exc: Exception, registry: CollectorRegistry) -> PlanExecutor:
+    tasks = TaskRegistry()
+    tasks.register("raise", lambda ctx, task_id, params: _Raising(exc))
+    return PlanExecutor(tasks, plan_metrics(registry))
+
+
+async def test_terminal_execute_error_fails_the_plan_without_retrying(
+    registry: CollectorRegistry, sidecar: FakeSidecar
+) -> None:
+    plan = _plan(("raise", {}), max_retries=3)
+    executor = _raising_executor(TerminalTaskError("owner is not a group"), registry)
+
+    result = await executor.step(plan, sidecar_context(snapshot_node(), sidecar))
+
+    assert result == StepResult(persist=True, requeue_after=None)
+    assert plan.phase == TaskPlanPhase.FAILED
+    assert (plan.tasks[0].error, plan.tasks[0].retry_count) == ("owner is not a group", None)
+
+
+async def test_unexpected_execute_error_is_transient(
+    registry: CollectorRegistry, sidecar: FakeSidecar
+) -> None:
+    plan = _plan(("raise", {}))
+    executor = _raising_executor(RuntimeError("bug"), registry)
+
+    result = await executor.step(plan, sidecar_context(snapshot_node(), sidecar))
+
+    assert result == StepResult(persist=False, requeue_after=TASK_POLL_INTERVAL)
+    assert plan.phase == TaskPlanPhase.ACTIVE
+
+
+def test_registering_a_type_twice_is_an_error() -> None:
+    tasks = TaskRegistry()
+    tasks.register("raise", lambda ctx, task_id, params: _Raising(RuntimeError()))
+    with pytest.raises(ValueError, match="already registered"):
+        tasks.register("raise", lambda ctx, task_id, params: _Raising(RuntimeError()))
