@@ -35,10 +35,10 @@ from api.v1alpha1 import (
     TaskStatus,
     utc_now,
 )
-from controller_runtime.client import Preconditions, PropagationPolicy
+from controller_runtime.client import PatchType, Preconditions, PropagationPolicy
 from controllers.plan.metrics import PlanMetrics
 from controllers.plan.params import InvalidTaskParamsError
-from controllers.sidecar.api import SidecarClient
+from controllers.sidecar.api import SidecarClient, SidecarClientFactory
 
 __all__ = [
     "IMMEDIATE_REQUEUE",
@@ -134,6 +134,10 @@ class KubeClient(Protocol):
 
     async def create(self, obj: dict[str, Any]) -> dict[str, Any]: ...
 
+    async def patch(
+        self, obj: dict[str, Any], patch: Any, patch_type: PatchType = ...
+    ) -> dict[str, Any]: ...
+
     async def delete(
         self,
         obj: dict[str, Any],
@@ -171,6 +175,8 @@ class TaskContext:
     platform: Any = None
     resources: BootstrapResources | None = None
     now: Callable[[], datetime] = field(default=utc_now)
+    # Clients of other nodes' sidecars (group tasks address each child's sidecar).
+    sidecars: SidecarClientFactory | None = None
 
     @classmethod
     def for_owner(
@@ -182,6 +188,7 @@ class TaskContext:
         platform: Any = None,
         resources: BootstrapResources | None = None,
         now: Callable[[], datetime] = utc_now,
+        sidecars: SidecarClientFactory | None = None,
     ) -> TaskContext:
         """A context whose kind, namespace and name are the owner's."""
         return cls(
@@ -194,6 +201,7 @@ class TaskContext:
             platform=platform,
             resources=resources,
             now=now,
+            sidecars=sidecars,
         )
 
 

@@ -38,6 +38,7 @@ from controllers.plan.params import (
     TeardownBootstrapParams,
     UploadGenesisArtifactsParams,
 )
+from controllers.seinode.node import needs_bootstrap
 
 __all__ = [
     "GENESIS_CONFIGURE_MAX_RETRIES",
@@ -136,17 +137,6 @@ def validate(node: SeiNode) -> None:
                 raise PlannerError("validator: genesisCeremony.stakingAmount is required")
         elif not _bootstrap_image_ok(spec.validator.snapshot):
             raise PlannerError("validator: bootstrapImage requires s3 with targetHeight > 0")
-
-
-def needs_bootstrap(node: SeiNode) -> bool:
-    """Spec 12.3: a bootstrap Job prepares the volume (bootstrapImage and S3 height > 0)."""
-    source = node.spec.snapshot_source()
-    return (
-        source is not None
-        and bool(source.bootstrap_image)
-        and source.s3 is not None
-        and source.s3.target_height > 0
-    )
 
 
 def common_overrides(node: SeiNode) -> dict[str, str]:

@@ -1,0 +1,310 @@
+"""The SeiNode reconciler (spec 3.7, with decisions F1 and F2): observe, decide, act.
+
+One pass: read the node (cache, or our own newer write), then by phase: build the init plan
+(Pending), run one plan step and keep the node's objects applied (Initializing), keep the
+objects applied, report the rolled-out image, heal the sidecar and run monitor tasks (Running).
+
+Invariants:
+- This controller is the only writer of SeiNode status, and it always computes a status patch
+  against the newest status it knows (the cache, or the answer to its own last write, whichever
+  is newer). Status patches therefore carry no resourceVersion precondition: they cannot lose a
+  concurrent write (there is none) and never draw a 409 from the group controller's spec writes.
+- At most one plan task changes persisted state per pass, and every change reaches the API
+  server before the pass asks for a requeue: a restart resumes from status alone.
+- Metadata writes (finalizer) are optimistic-locked merge patches: other parties edit metadata.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import structlog
+
+from api.v1alpha1 import ConditionStatus, SeiNode, SeiNodePhase, TaskPlanPhase, TaskStatus
+from controller_runtime.client import Object, PatchType, PropagationPolicy, merge_patch
+from controller_runtime.client.errors import AlreadyExistsError, NotFoundError
+from controller_runtime.controller import Request, Result, TerminalError
+from controller_runtime.events import EventRecorder
+from controller_runtime.manager import CachedClient
+from controller_runtime.manager.own_writes import OwnWrites
+from controllers.plan.engine import PlanExecutor, TaskContext
+from controllers.platform import Platform
+from controllers.seinode import planners, render
+from controllers.seinode.metrics import SeiNodeMetrics
+from controllers.seinode.node import sidecar_port
+from controllers.seinode.peers import label_sources, resolve_peers
+from controllers.seinode.running import RunningNode
+from controllers.seinode.status import FINALIZER, Transition, phase_of, transition
+from controllers.sidecar.api import SidecarClient, SidecarClientFactory
+
+log = structlog.get_logger("seinode")
+
+API_VERSION = "sei.io/v1alpha1"
+KIND = "SeiNode"
+CONTROLLER_NAME = "seinode"
+FIELD_MANAGER = "seinode-controller"
+IMMEDIATE = 0.001
+STEADY_STATE_REQUEUE = 30.0
+SPEC_VALID = "SpecValid"
+REASON_INVALID_SPEC = "InvalidSpec"
+
+
+@dataclass
+class SeiNodeDeps:
+    """Everything the reconciler talks to; built once by :func:`controllers.seinode.setup`."""
+
+    client: CachedClient
+    recorder: EventRecorder
+    platform: Platform
+    sidecars: SidecarClientFactory
+    executor: PlanExecutor
+    metrics: SeiNodeMetrics
+    now: Callable[[], datetime]
+    own_writes: OwnWrites
+
+
+class _NodeResources:
+    """The rendered bootstrap objects the plan's controller tasks create."""
+
+    def __init__(self, node: SeiNode, platform: Platform) -> None:
+        self._node, self._platform = node, platform
+
+    def bootstrap_job(self) -> dict[str, Any]:
+        return render.render_bootstrap_job(self._node, self._platform)
+
+    def bootstrap_service(self) -> dict[str, Any]:
+        return render.render_bootstrap_service(self._node, self._platform)
+
+
+class SeiNodeReconciler:
+    def __init__(self, deps: SeiNodeDeps) -> None:
+        self.d = deps
+
+    # --- observe ---------------------------------------------------------------------------
+
+    async def _read(self, request: Request) -> Object | None:
+        try:
+            cached = await self.d.client.get(API_VERSION, KIND, request.name, request.namespace)
+        except NotFoundError:
+            return None
+        return self.d.own_writes.newest(cached)
+
+    def sidecar_for(self, node: SeiNode) -> SidecarClient:
+        meta = node.metadata
+        return self.d.sidecars(meta.name or "", meta.namespace or "", sidecar_port(node))
+
+    # --- act: writes -----------------------------------------------------------------------
+
+    async def write_status(self, base: Object, node: SeiNode) -> Object:
+        """Persists every status change of ``node`` relative to ``base``; returns the new base."""
+        patch = merge_patch(base.get("status") or {}, node.to_dict().get("status") or {})
+        if not patch:
+            return base
+        written = await self.d.client.status().patch(base, {"status": patch}, PatchType.MERGE)
+        self.d.own_writes.record(written)
+        return written
+
+    async def _patch_finalizers(self, base: Object, finalizers: list[str]) -> Object:
+        rv = base["metadata"].get("resourceVersion")
+        body = {"metadata": {"finalizers": finalizers or None, "resourceVersion": rv}}
+        written = await self.d.client.patch(base, body, PatchType.MERGE)
+        self.d.own_writes.record(written)
+        return written
+
+    def event(self, node: SeiNode, event_type: str, reason: str, message: str) -> None:
+        self.d.recorder.event(_ref(node), event_type, reason, message)
+
+    def record_transition(self, node: SeiNode, change: Transition) -> None:
+        ns, name = node.metadata.namespace or "", node.metadata.name or ""
+        self.d.metrics.phase_transitions.labels(
+            ns, change.from_phase.value, change.to_phase.value
+        ).inc()
+        self.d.metrics.set_phase(ns, name, change.to_phase.value)
+        self.d.recorder.event(_ref(node), "Normal", "PhaseTransition", change.message)
+        if change.to_phase == SeiNodePhase.RUNNING and node.metadata.creation_timestamp:
+            seconds = (self.d.now() - node.metadata.creation_timestamp).total_seconds()
+            self.d.metrics.init_duration.labels(ns, node.spec.chain_id).observe(seconds)
+            self.d.metrics.last_init_duration.labels(ns, name).set(seconds)
+
+    async def apply_workload(self, node: SeiNode) -> Object:
+        """Server-side applies the StatefulSet and headless Service; returns the StatefulSet as
+        the API server has it after our apply (fresh, as F1 requires)."""
+        platform = self.d.platform
+        statefulset = await self.d.client.apply(
+            render.render_statefulset(node, platform), field_manager=FIELD_MANAGER, force=True
+        )
+        await self.d.client.apply(
+            render.render_headless_service(node, platform), field_manager=FIELD_MANAGER, force=True
+        )
+        return statefulset
+
+    # --- the pass --------------------------------------------------------------------------
+
+    async def reconcile(self, request: Request) -> Result:
+        base = await self._read(request)
+        if base is None:
+            return Result()
+        node = SeiNode.from_dict(base)
+        ns, name = request.namespace or "", request.name
+        if node.status.phase:
+            self.d.metrics.set_phase(ns, name, node.status.phase.value)
+        if node.metadata.deletion_timestamp is not None:
+            await self._finalize(base, node)
+            return Result()
+        finalizers = list(node.metadata.finalizers or [])
+        if FINALIZER not in finalizers:
+            base = await self._patch_finalizers(base, [*finalizers, FINALIZER])
+            node = SeiNode.from_dict(base)
+
+        base = await self._check_spec(base, node)
+        node = SeiNode.from_dict(base)
+        base = await self._reconcile_peers(base, node)
+        node = SeiNode.from_dict(base)
+        await self._ensure_pvc(node)
+
+        phase = phase_of(node)
+        if phase == SeiNodePhase.PENDING:
+            return await self._reconcile_pending(base, node)
+        if phase == SeiNodePhase.INITIALIZING:
+            return await self._reconcile_initializing(base, node)
+        if phase == SeiNodePhase.RUNNING:
+            return await RunningNode(self, base, node).reconcile()
+        if phase == SeiNodePhase.FAILED:
+            self.d.recorder.event(
+                _ref(node),
+                "Warning",
+                "NodeFailed",
+                "SeiNode is in Failed state. Delete and recreate the resource to retry.",
+            )
+        return Result()
+
+    async def _check_spec(self, base: Object, node: SeiNode) -> Object:
+        """Planner validation (3.9). The schema accepts these nodes but no plan can be built:
+        say so in a condition and a Warning event and stop retrying until the spec changes
+        (TerminalError: the generation bump of a fix enqueues the node again)."""
+        try:
+            planners.validate(node)
+        except planners.PlannerError as err:
+            changed = node.status.set_condition(
+                SPEC_VALID,
+                ConditionStatus.FALSE,
+                REASON_INVALID_SPEC,
+                str(err),
+                node.metadata.generation,
+            )
+            if changed:
+                await self.write_status(base, node)
+            self.d.recorder.event(_ref(node), "Warning", REASON_INVALID_SPEC, str(err))
+            raise TerminalError(err) from err
+        if node.status.condition(SPEC_VALID) is not None:
+            node.status.conditions = [
+                c for c in node.status.conditions or () if c.type != SPEC_VALID
+            ] or None
+            return await self.write_status(base, node)
+        return base
+
+    async def _reconcile_peers(self, base: Object, node: SeiNode) -> Object:
+        sources = label_sources(node)
+        if not sources:
+            return base
+        matches: list[Object] = []
+        for selector, namespace in sources:
+            listed = await self.d.client.list(
+                API_VERSION,
+                KIND,
+                namespace,
+                label_selector=",".join(f"{k}={v}" for k, v in sorted(selector.items())),
+            )
+            matches.extend(listed.get("items") or [])
+        resolved = resolve_peers(node, matches)
+        if resolved == (node.status.resolved_peers or []):
+            return base
+        node.status.resolved_peers = resolved
+        return await self.write_status(base, node)
+
+    async def _ensure_pvc(self, node: SeiNode) -> None:
+        pvc = render.render_pvc(node, self.d.platform)
+        try:
+            await self.d.client.get(
+                "v1", "PersistentVolumeClaim", pvc["metadata"]["name"], node.metadata.namespace
+            )
+        except NotFoundError:
+            with contextlib.suppress(AlreadyExistsError):
+                await self.d.client.create(pvc)
+
+    async def _reconcile_pending(self, base: Object, node: SeiNode) -> Result:
+        node.status.plan = planners.build_node_plan(node)
+        change = transition(node, SeiNodePhase.INITIALIZING)
+        await self.write_status(base, node)
+        self.record_transition(node, change)
+        return Result(requeue_after=IMMEDIATE)
+
+    def task_context(self, node: SeiNode) -> TaskContext:
+        return TaskContext.for_owner(
+            node,
+            client=self.d.client,
+            sidecar=lambda: self.sidecar_for(node),
+            resources=_NodeResources(node, self.d.platform),
+            platform=self.d.platform,
+            now=self.d.now,
+        )
+
+    async def _reconcile_initializing(self, base: Object, node: SeiNode) -> Result:
+        plan = node.status.plan
+        if plan is None:  # an Initializing node always has its plan; rebuild if it was lost
+            return await self._reconcile_pending(base, node)
+        if not render.needs_bootstrap(node) or _bootstrap_done(node):
+            await self.apply_workload(node)
+        step = await self.d.executor.step(plan, self.task_context(node), CONTROLLER_NAME)
+        changes: list[Transition] = []
+        if plan.phase == TaskPlanPhase.COMPLETE:
+            changes.append(transition(node, SeiNodePhase.RUNNING))
+        elif plan.phase == TaskPlanPhase.FAILED:
+            changes.append(transition(node, SeiNodePhase.FAILED))
+        if step.persist or changes:
+            await self.write_status(base, node)
+        for change in changes:
+            self.record_transition(node, change)
+        if changes:
+            return Result(requeue_after=IMMEDIATE)
+        return Result(requeue_after=step.requeue_after or 0.0)
+
+    async def _finalize(self, base: Object, node: SeiNode) -> None:
+        finalizers = list(node.metadata.finalizers or [])
+        if FINALIZER not in finalizers:
+            return
+        ns, name = node.metadata.namespace or "", node.metadata.name or ""
+        if node.status.phase != SeiNodePhase.TERMINATING:
+            node.status.phase = SeiNodePhase.TERMINATING
+            base = await self.write_status(base, node)
+        pvc = render.render_pvc(node, self.d.platform)
+        with contextlib.suppress(NotFoundError):
+            await self.d.client.delete(pvc, propagation_policy=PropagationPolicy.BACKGROUND)
+        self.d.metrics.forget_node(ns, name)
+        self.d.executor.metrics.delete_plan_active(CONTROLLER_NAME, ns, name)
+        await self._patch_finalizers(base, [f for f in finalizers if f != FINALIZER])
+        self.d.own_writes.forget(base)
+
+
+def _bootstrap_done(node: SeiNode) -> bool:
+    plan = node.status.plan
+    teardown = [t for t in (plan.tasks if plan else []) if t.type == "teardown-bootstrap"]
+    return not teardown or teardown[0].status == TaskStatus.COMPLETE
+
+
+def _ref(node: SeiNode) -> dict[str, Any]:
+    """What the event recorder needs of the involved object."""
+    return {
+        "apiVersion": API_VERSION,
+        "kind": KIND,
+        "metadata": {
+            "name": node.metadata.name,
+            "namespace": node.metadata.namespace,
+            "uid": node.metadata.uid,
+            "resourceVersion": node.metadata.resource_version,
+        },
+    }

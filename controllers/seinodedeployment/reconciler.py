@@ -1,0 +1,368 @@
+"""The SeiNodeDeployment reconciler (spec 4.7, 6.5, 8; decisions F3-F11, F16, D1, D2).
+
+One pass: read the group (cache, or our own newer write) and its real children; detect a
+rollout before anything touches a child (so a template change is never pushed outside its
+plan); start, drive or finalize the group plan; keep children in line with the template and
+scale them while no plan runs; compute status from the real children; write status once.
+
+Invariants:
+- This controller is the only writer of the group's status and computes one status patch per
+  pass against the newest status it knows (OwnWrites), so status patches carry no
+  resourceVersion precondition and draw no 409 (F6). Child writes are key-wise merge patches of
+  the fields we own, also without precondition.
+- A template change is never lost (F8): detection runs before the status computation and the
+  computation never advances templateHash while a rollout or plan is in progress.
+- A persisted Complete/Failed plan is finalized by the next pass (F7).
+- During an InPlace rollout the group keeps seeing and counting every child (F3): children are
+  found by group label and controller reference, never by revision.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import structlog
+
+from api.v1alpha1 import (
+    ConditionStatus,
+    SeiNodeDeployment,
+    SeiNodeDeploymentPhase,
+    TaskPlanPhase,
+    UpdateStrategyType,
+)
+from controller_runtime.client import Object, PatchType, merge_patch
+from controller_runtime.client.errors import AlreadyExistsError, NotFoundError
+from controller_runtime.controller import Request, Result
+from controller_runtime.events import EventRecorder
+from controller_runtime.manager import CachedClient
+from controller_runtime.manager.own_writes import OwnWrites
+from controllers.plan.engine import PlanExecutor, TaskContext
+from controllers.seinodedeployment import children as ch
+from controllers.seinodedeployment.metrics import CONTROLLER, GroupMetrics, ReconcileErrors
+from controllers.seinodedeployment.plans import build_inplace_plan
+from controllers.seinodedeployment.rollout import (
+    Event,
+    detect_rollout,
+    escalate_stall,
+    node_progress,
+    seconds_until_stall,
+)
+from controllers.seinodedeployment.status import (
+    PLAN_IN_PROGRESS,
+    ROLLOUT_IN_PROGRESS,
+    compute_status,
+)
+from controllers.sidecar.api import SidecarClient, SidecarClientFactory, SidecarError
+
+log = structlog.get_logger("seinodedeployment")
+
+API_VERSION = "sei.io/v1alpha1"
+KIND = "SeiNodeDeployment"
+FINALIZER = "sei.io/seinodedeployment-finalizer"
+IMMEDIATE = 0.001
+STEADY_STATE_REQUEUE = 30.0
+DEFAULT_STALL_THRESHOLD = 600.0
+
+
+@dataclass
+class GroupDeps:
+    client: CachedClient
+    recorder: EventRecorder
+    sidecars: SidecarClientFactory
+    executor: PlanExecutor
+    metrics: GroupMetrics
+    errors: ReconcileErrors
+    now: Callable[[], datetime]
+    own_writes: OwnWrites
+    platform: Any = None
+    stall_threshold: float = DEFAULT_STALL_THRESHOLD
+
+
+class SeiNodeDeploymentReconciler:
+    def __init__(self, deps: GroupDeps) -> None:
+        self.d = deps
+
+    # --- observe ---------------------------------------------------------------------------
+
+    async def _read(self, request: Request) -> Object | None:
+        try:
+            cached = await self.d.client.get(API_VERSION, KIND, request.name, request.namespace)
+        except NotFoundError:
+            return None
+        return self.d.own_writes.newest(cached)
+
+    async def _children(self, group: SeiNodeDeployment) -> list[Object]:
+        listed = await self.d.client.list(
+            API_VERSION,
+            "SeiNode",
+            group.metadata.namespace,
+            label_selector=f"{ch.GROUP_LABEL}={group.metadata.name}",
+        )
+        return ch.owned_children(group, listed.get("items") or [])
+
+    async def _statefulsets(self, names: list[str], namespace: str) -> dict[str, Object]:
+        found: dict[str, Object] = {}
+        for name in names:
+            try:
+                found[name] = await self.d.client.get("apps/v1", "StatefulSet", name, namespace)
+            except NotFoundError:
+                continue
+        return found
+
+    # --- act -------------------------------------------------------------------------------
+
+    def _event(self, group: SeiNodeDeployment, event: Event) -> None:
+        self.d.recorder.event(_ref(group), event.type, event.reason, event.message)
+
+    async def _write_status(self, base: Object, group: SeiNodeDeployment) -> Object:
+        patch = merge_patch(base.get("status") or {}, group.to_dict().get("status") or {})
+        if not patch:
+            return base
+        written = await self.d.client.status().patch(base, {"status": patch}, PatchType.MERGE)
+        self.d.own_writes.record(written)
+        return written
+
+    async def _patch_finalizers(self, base: Object, finalizers: list[str]) -> Object:
+        rv = base["metadata"].get("resourceVersion")
+        body = {"metadata": {"finalizers": finalizers or None, "resourceVersion": rv}}
+        written = await self.d.client.patch(base, body, PatchType.MERGE)
+        self.d.own_writes.record(written)
+        return written
+
+    # --- the pass --------------------------------------------------------------------------
+
+    async def reconcile(self, request: Request) -> Result:
+        base = await self._read(request)
+        if base is None:
+            return Result()
+        group = SeiNodeDeployment.from_dict(base)
+        if group.metadata.deletion_timestamp is not None:
+            await self._finalize(base, group)
+            return Result()
+        finalizers = list(group.metadata.finalizers or [])
+        if FINALIZER not in finalizers:
+            base = await self._patch_finalizers(base, [*finalizers, FINALIZER])
+            group = SeiNodeDeployment.from_dict(base)
+        try:
+            return await self._reconcile(base, group)
+        except Exception:
+            self.d.errors.inc(CONTROLLER, request.namespace or "", request.name)
+            raise
+
+    async def _reconcile(self, base: Object, group: SeiNodeDeployment) -> Result:
+        now = self.d.now()
+        started = time.monotonic()
+        children = await self._children(group)
+        replicas = [c for c in children if not ch.is_exporter(c)]
+        names = [c["metadata"]["name"] for c in replicas]
+        group.status.incumbent_nodes = names or None
+        detection = detect_rollout(group, names, ch.current_revision(group, children), now)
+        for event in detection.events:
+            self._event(group, event)
+
+        requeue = await self._reconcile_plan(group)
+        if not group.status.is_condition_true(PLAN_IN_PROGRESS):
+            children = await self._ensure_children(group, children)
+        self.d.metrics.substep_duration.labels(CONTROLLER, "reconcileSeiNodes").observe(
+            time.monotonic() - started
+        )
+
+        if group.status.rollout is not None:
+            by_name = {c["metadata"]["name"]: c for c in children}
+            targets = list(group.status.rollout.incumbent_nodes or [])
+            stses = await self._statefulsets(targets, group.metadata.namespace or "")
+            group.status.rollout.nodes = node_progress(group, by_name, stses) or None
+            stalled = escalate_stall(group, self.d.stall_threshold, now)
+            if stalled is not None:
+                self._event(group, stalled)
+            until_stall = seconds_until_stall(group, self.d.stall_threshold, now)
+            if until_stall is not None and group.status.condition(ROLLOUT_IN_PROGRESS):
+                requeue = min(requeue, until_stall) if requeue else until_stall
+        compute_status(group, children)
+        await self._write_status(base, group)
+        self.d.metrics.record(group)
+        return Result(requeue_after=requeue or STEADY_STATE_REQUEUE)
+
+    # --- plans (6.5, F7, F11) ----------------------------------------------------------------
+
+    def _context(self, group: SeiNodeDeployment) -> TaskContext:
+        return TaskContext.for_owner(
+            group,
+            client=self.d.client,
+            sidecar=lambda: self._assembler_sidecar(group),
+            sidecars=self.d.sidecars,
+            platform=self.d.platform,
+            now=self.d.now,
+        )
+
+    def _assembler_sidecar(self, group: SeiNodeDeployment) -> SidecarClient:
+        # Group-level sidecar tasks (genesis assembly) are not planned by InPlace rollouts.
+        raise SidecarError(f"no assembler node found for group {group.metadata.name}")
+
+    async def _reconcile_plan(self, group: SeiNodeDeployment) -> float:
+        """Drives, finalizes or starts the group plan; returns the requeue delay (0: none)."""
+        status = group.status
+        plan = status.plan
+        if plan is not None and plan.phase == TaskPlanPhase.ACTIVE:
+            step = await self.d.executor.step(plan, self._context(group), CONTROLLER)
+            if plan.phase == TaskPlanPhase.ACTIVE:
+                return step.requeue_after or 0.0
+        if plan is not None and plan.phase == TaskPlanPhase.COMPLETE:
+            self._complete_plan(group)
+            return IMMEDIATE
+        if plan is not None and plan.phase == TaskPlanPhase.FAILED:
+            self._fail_plan(group)
+            return IMMEDIATE
+        if plan is None and status.rollout is not None:
+            strategy = status.rollout.strategy
+            if strategy != UpdateStrategyType.IN_PLACE:
+                log.warning("rollout strategy has no planner yet", strategy=strategy.value)
+                return 0.0
+            status.plan = build_inplace_plan(group)
+            status.set_condition(
+                PLAN_IN_PROGRESS,
+                ConditionStatus.TRUE,
+                "PlanStarted",
+                "Plan execution started",
+                group.metadata.generation,
+            )
+            self._event(group, Event("Normal", "PlanStarted", "Plan execution started"))
+            return IMMEDIATE
+        return 0.0
+
+    def _complete_plan(self, group: SeiNodeDeployment) -> None:
+        status, generation = group.status, group.metadata.generation
+        if status.rollout is not None:
+            status.observed_generation = generation
+            status.rollout = None
+            status.set_condition(
+                ROLLOUT_IN_PROGRESS,
+                ConditionStatus.FALSE,
+                "RolloutComplete",
+                "Deployment completed successfully",
+                generation,
+            )
+            self._event(
+                group,
+                Event("Normal", "RolloutComplete", "Deployment rollout completed successfully"),
+            )
+        status.plan = None
+        status.set_condition(
+            PLAN_IN_PROGRESS,
+            ConditionStatus.FALSE,
+            "PlanComplete",
+            "Plan completed successfully",
+            generation,
+        )
+        self._event(group, Event("Normal", "PlanComplete", "Plan completed successfully"))
+        self.d.executor.metrics.plan_active.labels(
+            CONTROLLER, group.metadata.namespace, group.metadata.name
+        ).set(0)
+
+    def _fail_plan(self, group: SeiNodeDeployment) -> None:
+        status, generation = group.status, group.metadata.generation
+        status.phase = SeiNodeDeploymentPhase.DEGRADED
+        status.plan = None
+        if status.rollout is not None:
+            status.rollout = None
+            status.set_condition(
+                ROLLOUT_IN_PROGRESS,
+                ConditionStatus.FALSE,
+                "RolloutFailed",
+                "Deployment plan failed",
+                generation,
+            )
+        status.set_condition(
+            PLAN_IN_PROGRESS, ConditionStatus.FALSE, "PlanFailed", "Plan failed", generation
+        )
+        self._event(group, Event("Warning", "PlanFailed", "Plan failed"))
+
+    # --- children (4.8, 4.9) ------------------------------------------------------------------
+
+    async def _ensure_children(
+        self, group: SeiNodeDeployment, children: list[Object]
+    ) -> list[Object]:
+        by_name = {c["metadata"]["name"]: c for c in children}
+        revision = ch.current_revision(group, children)
+        result = list(children)
+        name = group.metadata.name or ""
+        for ordinal in range(group.spec.replicas):
+            child_name = ch.child_name(name, ordinal)
+            existing = by_name.get(child_name)
+            if existing is None:
+                try:
+                    created = await self.d.client.create(ch.desired_child(group, ordinal, revision))
+                except AlreadyExistsError:
+                    continue  # created by an earlier pass; the cache will show it
+                result.append(created)
+                self._event(
+                    group, Event("Normal", "SeiNodeCreated", f"Created SeiNode {child_name}")
+                )
+                continue
+            patch = ch.child_sync_patch(group, existing, ordinal)
+            if patch:
+                updated = await self.d.client.patch(existing, patch, PatchType.MERGE)
+                result[result.index(existing)] = updated
+        for victim in ch.scale_down_victims(group, result):
+            victim_name = victim["metadata"]["name"]
+            with contextlib.suppress(NotFoundError):
+                await self.d.client.delete(victim)
+            result.remove(victim)
+            self._event(
+                group, Event("Normal", "SeiNodeDeleted", f"Scaled down SeiNode {victim_name}")
+            )
+        return sorted(result, key=lambda c: c["metadata"]["name"])
+
+    # --- deletion (4.10) ---------------------------------------------------------------------
+
+    async def _finalize(self, base: Object, group: SeiNodeDeployment) -> None:
+        finalizers = list(group.metadata.finalizers or [])
+        if FINALIZER not in finalizers:
+            return
+        ns, name = group.metadata.namespace or "", group.metadata.name or ""
+        if group.status.phase != SeiNodeDeploymentPhase.TERMINATING:
+            group.status.phase = SeiNodeDeploymentPhase.TERMINATING
+            base = await self._write_status(base, group)
+        if group.spec.deletion_policy.value == "Retain":
+            self._event(
+                group,
+                Event(
+                    "Normal", "RetainResources", "Orphaning child SeiNodes and networking resources"
+                ),
+            )
+            for child in await self._children(group):
+                await self._orphan(child, group)
+        self.d.metrics.forget(ns, name)
+        self.d.errors.forget(CONTROLLER, ns, name)
+        self.d.executor.metrics.delete_plan_active(CONTROLLER, ns, name)
+        await self._patch_finalizers(base, [f for f in finalizers if f != FINALIZER])
+        self.d.own_writes.forget(base)
+
+    async def _orphan(self, obj: Object, group: SeiNodeDeployment) -> None:
+        meta = obj["metadata"]
+        refs = [r for r in meta.get("ownerReferences") or () if r.get("uid") != group.metadata.uid]
+        body = {
+            "metadata": {
+                "ownerReferences": refs or None,
+                "resourceVersion": meta["resourceVersion"],
+            }
+        }
+        await self.d.client.patch(obj, body, PatchType.MERGE)
+
+
+def _ref(group: SeiNodeDeployment) -> dict[str, Any]:
+    return {
+        "apiVersion": API_VERSION,
+        "kind": KIND,
+        "metadata": {
+            "name": group.metadata.name,
+            "namespace": group.metadata.namespace,
+            "uid": group.metadata.uid,
+            "resourceVersion": group.metadata.resource_version,
+        },
+    }
