@@ -72,6 +72,15 @@ class OperatorHarness:
         value = self.registry.get_sample_value(metric, labels)
         return 0.0 if value is None else value
 
+    def metric_sum(self, metric: str, **labels: str) -> float:
+        """The sum over every series of ``metric`` whose labels include ``labels``."""
+        return sum(
+            sample.value
+            for family in self.registry.collect()
+            for sample in family.samples
+            if sample.name == metric and all(sample.labels.get(k) == v for k, v in labels.items())
+        )
+
     async def node(self, name: str) -> dict[str, Any]:
         return await self.kube.get("sei.io/v1alpha1", "SeiNode", name, self.namespace)
 
