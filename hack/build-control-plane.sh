@@ -96,6 +96,25 @@ stages="$bin/kwok-stages.yaml"
     cat "$stages_src/$f"
   done
 } > "$stages.tmp"
+# One addition to kwok's stages: a pod with a container image whose reference contains
+# `never-ready` is never made Running/Ready, a stand-in for an image that crash-loops or cannot
+# be pulled (tests of stalled rollouts use it).
+python3 - "$stages.tmp" <<'PY'
+import sys
+path = sys.argv[1]
+text = open(path).read()
+anchor = "  name: pod-ready\n"
+head, sep, tail = text.partition(anchor)
+first = "    - key: '.metadata.deletionTimestamp'\n"
+assert sep and first in tail, "kwok's pod-ready stage changed shape"
+hold = (
+    "    - key: '.spec.containers.[] | .image | contains(\"never-ready\")'\n"
+    "      operator: 'NotIn'\n"
+    "      values:\n"
+    "      - 'true'\n"
+)
+open(path, "w").write(head + sep + tail.replace(first, hold + first, 1))
+PY
 mv -f "$stages.tmp" "$stages"
 install -m 0644 "$stages_src/volume/fast/storage-class.yaml" "$bin/kwok-storage-class.yaml"
 

@@ -25,8 +25,14 @@ from typing import Any
 import structlog
 
 from api.v1alpha1 import ConditionStatus, SeiNode, SeiNodePhase, TaskPlanPhase, TaskStatus
-from controller_runtime.client import Object, PatchType, PropagationPolicy, merge_patch
-from controller_runtime.client.errors import AlreadyExistsError, NotFoundError
+from controller_runtime.client import (
+    Object,
+    PatchType,
+    Preconditions,
+    PropagationPolicy,
+    merge_patch,
+)
+from controller_runtime.client.errors import AlreadyExistsError, ConflictError, NotFoundError
 from controller_runtime.controller import Request, Result, TerminalError
 from controller_runtime.events import EventRecorder
 from controller_runtime.manager import CachedClient
@@ -38,7 +44,7 @@ from controllers.seinode.metrics import SeiNodeMetrics
 from controllers.seinode.node import sidecar_port
 from controllers.seinode.peers import label_sources, resolve_peers
 from controllers.seinode.running import RunningNode
-from controllers.seinode.status import FINALIZER, Transition, phase_of, transition
+from controllers.seinode.status import FINALIZER, Transition, blocks_rollout, phase_of, transition
 from controllers.sidecar.api import SidecarClient, SidecarClientFactory
 
 log = structlog.get_logger("seinode")
@@ -140,7 +146,33 @@ class SeiNodeReconciler:
         await self.d.client.apply(
             render.render_headless_service(node, platform), field_manager=FIELD_MANAGER, force=True
         )
+        await self._unblock_rollout(node, statefulset)
         return statefulset
+
+    async def _unblock_rollout(self, node: SeiNode, statefulset: Object) -> None:
+        """Deletes the node's pod when it blocks its StatefulSet's roll (see blocks_rollout);
+        the pod is read fresh, and only while the StatefulSet is not rolled out."""
+        status = statefulset.get("status") or {}
+        if status.get("updateRevision") in (None, status.get("currentRevision")) and int(
+            status.get("readyReplicas") or 0
+        ) >= int((statefulset.get("spec") or {}).get("replicas") or 1):
+            return
+        pod_name = f"{node.metadata.name}-0"
+        try:
+            pod = await self.d.client.direct.get("v1", "Pod", pod_name, node.metadata.namespace)
+        except NotFoundError:
+            return
+        if not blocks_rollout(statefulset, pod):
+            return
+        uid = pod["metadata"].get("uid")
+        with contextlib.suppress(NotFoundError, ConflictError):
+            await self.d.client.delete(pod, preconditions=Preconditions(uid=uid))
+            self.event(
+                node,
+                "Normal",
+                "StuckPodDeleted",
+                f"Deleted pod {pod_name}: not Ready on an old revision, it blocked the rollout",
+            )
 
     # --- the pass --------------------------------------------------------------------------
 

@@ -56,3 +56,27 @@ def transition(node: SeiNode, to_phase: SeiNodePhase) -> Transition:
     change = Transition(phase_of(node), to_phase)
     node.status.phase = to_phase
     return change
+
+
+def blocks_rollout(statefulset: Mapping[str, Any], pod: Mapping[str, Any] | None) -> bool:
+    """True if ``pod`` keeps ``statefulset`` from rolling to its update revision for good.
+
+    With the default OrderedReady policy the StatefulSet controller waits for every pod to be
+    Running and Ready before it replaces any, so a pod of an old revision that never gets Ready
+    (a broken image, or a seid held back by its sidecar) blocks a fixed template forever. Such a
+    pod is going to be replaced anyway; deleting it lets the StatefulSet create the new one.
+    """
+    if pod is None:
+        return False
+    sts_meta, sts_status = statefulset.get("metadata") or {}, statefulset.get("status") or {}
+    if int(sts_status.get("observedGeneration") or 0) < int(sts_meta.get("generation") or 0):
+        return False  # the update revision is not known yet
+    update_revision = sts_status.get("updateRevision")
+    pod_meta = pod.get("metadata") or {}
+    if not update_revision or pod_meta.get("deletionTimestamp"):
+        return False
+    if (pod_meta.get("labels") or {}).get("controller-revision-hash") == update_revision:
+        return False
+    conditions = (pod.get("status") or {}).get("conditions") or ()
+    ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
+    return not ready
