@@ -25,6 +25,11 @@ class NeverSyncs:
         self.stopped = True
 
 
+class BlocksInStart(NeverSyncs):
+    async def start(self, queue: Queue) -> None:
+        await asyncio.Event().wait()  # should have started a task and returned
+
+
 async def reconcile(request: Request) -> Result:
     return Result()
 
@@ -38,10 +43,24 @@ async def test_sources_must_sync_within_the_timeout() -> None:
     with pytest.raises(TimeoutError, match="failed to wait for slow caches to sync"):
         await controller.start()
     assert source.stopped  # what started is cleaned up
-    with pytest.raises(RuntimeError, match="started more than once"):
+    with pytest.raises(RuntimeError, match=r"started more than once.*added to a manager multiple"):
         await controller.start()
     with pytest.raises(RuntimeError, match="started controller"):
         controller.watch(NeverSyncs())
+
+
+async def test_a_source_whose_start_blocks_is_named_with_the_fix() -> None:
+    controller = Controller(
+        "blocked",
+        reconcile,
+        ControllerOptions(cache_sync_timeout=0.2),
+        registry=CollectorRegistry(),
+    )
+    controller.watch(BlocksInStart())
+    with pytest.raises(
+        TimeoutError, match=r"to Start\. Please ensure that its start\(\) method is non-blocking"
+    ):
+        await controller.start()
 
 
 def test_names_are_unique_per_registry() -> None:
