@@ -5,9 +5,17 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+import structlog
 from prometheus_client import CollectorRegistry
 
-from controller_runtime.controller import Controller, ControllerOptions, Request, Result
+from controller_runtime.controller import (
+    Channel,
+    Controller,
+    ControllerOptions,
+    EnqueueRequestForObject,
+    Request,
+    Result,
+)
 from controller_runtime.controller.handler import Queue
 
 
@@ -72,3 +80,42 @@ def test_names_are_unique_per_registry() -> None:
     Controller("dup", reconcile, registry=CollectorRegistry())  # another registry, another scope
     with pytest.raises(ValueError, match="at least 1"):
         Controller("zero", reconcile, ControllerOptions(max_concurrent_reconciles=0))
+
+
+async def test_each_reconcile_logs_with_its_request_and_a_fresh_reconcile_id() -> None:
+    seen: dict[str, dict[str, object]] = {}
+    both = asyncio.Event()
+
+    async def record(request: Request) -> Result:
+        seen[request.name] = structlog.contextvars.get_contextvars()
+        if len(seen) == 2:
+            both.set()
+        return Result()
+
+    source = Channel(EnqueueRequestForObject())
+    controller = Controller(
+        "logged",
+        record,
+        ControllerOptions(max_concurrent_reconciles=2),
+        group_kind=("apps", "Deployment"),
+        registry=CollectorRegistry(),
+    )
+    controller.watch(source)
+    for name in ("a", "b"):
+        source.send({"metadata": {"name": name, "namespace": "ns"}})
+    task = asyncio.create_task(controller.start())
+    try:
+        await asyncio.wait_for(both.wait(), 5)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    for name in ("a", "b"):
+        assert {
+            k: seen[name][k] for k in ("controller", "controllerKind", "namespace", "name")
+        } == {
+            "controller": "logged",
+            "controllerKind": "Deployment",
+            "namespace": "ns",
+            "name": name,
+        }
+    assert seen["a"]["reconcile_id"] != seen["b"]["reconcile_id"]
