@@ -147,3 +147,35 @@ async def test_no_write_of_the_old_leader_lands_after_the_new_leaders_first(
     around = writers[max(first_b - 3, 0) : first_b + 12]
     assert late == 0, f"{late} writes of the old leader after the new one's first: {around}"
     assert writers[:first_b].count("a") > 0
+
+
+class LeaseWatcher:
+    """A leader-gated runnable that, while stopping, reads who holds the Lease."""
+
+    def __init__(self, kube: Client, namespace: str) -> None:
+        self.kube, self.namespace = kube, namespace
+        self.running = asyncio.Event()
+        self.holder_while_stopping: str | None = None
+
+    async def start(self) -> None:
+        self.running.set()
+        try:
+            await asyncio.Event().wait()
+        finally:
+            lease = await self.kube.get("coordination.k8s.io/v1", "Lease", LEASE, self.namespace)
+            self.holder_while_stopping = lease["spec"].get("holderIdentity", "")
+
+
+async def test_a_graceful_stop_releases_the_lease_only_after_leader_work_stopped(
+    kube: Client, namespace: str
+) -> None:
+    manager = replica(kube.rest, kube, namespace, "a")
+    watcher = LeaseWatcher(kube, namespace)
+    manager.add(watcher)
+    task = asyncio.create_task(manager.start())
+    await asyncio.wait_for(watcher.running.wait(), 60)
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    assert watcher.holder_while_stopping == "a"
+    lease = await kube.get("coordination.k8s.io/v1", "Lease", LEASE, namespace)
+    assert lease["spec"].get("holderIdentity", "") == ""  # released afterwards
