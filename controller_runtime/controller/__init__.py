@@ -1,10 +1,22 @@
-"""Controllers: workers applying reconcile results, sources, handlers, predicates, builder."""
+"""Controllers: workers applying reconcile results, sources, handlers, predicates, the builder
+and the controllerutil helpers every reconciler needs."""
 
-from controller_runtime.controller.controller import (
-    EXPECTED_ERRORS,
-    Controller,
-    ControllerOptions,
-    ReconcileError,
+from controller_runtime.controller.builder import Builder, BuilderError, controller_managed_by
+from controller_runtime.controller.controller import Controller, new_reconcile_id
+from controller_runtime.controller.controllerutil import (
+    AlreadyOwnedError,
+    OperationResult,
+    add_finalizer,
+    contains_finalizer,
+    create_or_patch,
+    create_or_update,
+    get_controller_of,
+    has_controller_reference,
+    has_owner_reference,
+    remove_finalizer,
+    remove_owner_reference,
+    set_controller_reference,
+    set_owner_reference,
 )
 from controller_runtime.controller.event import (
     CreateEvent,
@@ -18,6 +30,12 @@ from controller_runtime.controller.handler import (
     EnqueueRequestForOwner,
     EnqueueRequestsFromMapFunc,
     EventHandler,
+)
+from controller_runtime.controller.options import (
+    EXPECTED_ERRORS,
+    ControllerConfig,
+    ControllerOptions,
+    ReconcileError,
 )
 from controller_runtime.controller.predicate import (
     AnnotationChanged,
@@ -43,9 +61,13 @@ from controller_runtime.controller.source import Channel, Kind, Source
 
 __all__ = [
     "EXPECTED_ERRORS",
+    "AlreadyOwnedError",
     "AnnotationChanged",
+    "Builder",
+    "BuilderError",
     "Channel",
     "Controller",
+    "ControllerConfig",
     "ControllerOptions",
     "CreateEvent",
     "DeleteEvent",
@@ -60,6 +82,7 @@ __all__ = [
     "Kind",
     "LabelChanged",
     "LabelSelectorPredicate",
+    "OperationResult",
     "Predicate",
     "ReconcileError",
     "Reconciler",
@@ -69,9 +92,22 @@ __all__ = [
     "Source",
     "TerminalError",
     "UpdateEvent",
+    "add_finalizer",
     "and_",
     "as_reconciler",
+    "contains_finalizer",
+    "controller_managed_by",
+    "create_or_patch",
+    "create_or_update",
+    "get_controller_of",
+    "has_controller_reference",
+    "has_owner_reference",
     "new_predicate_funcs",
+    "new_reconcile_id",
     "not_",
     "or_",
+    "remove_finalizer",
+    "remove_owner_reference",
+    "set_controller_reference",
+    "set_owner_reference",
 ]

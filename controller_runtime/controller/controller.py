@@ -4,7 +4,7 @@ Invariants:
 - One request is never reconciled by two workers at once (the queue's processing set), and
   every request handed out is marked done, whatever the reconcile did.
 - What happens after a reconcile is decided in one place, `_apply_result`, by the table of
-  controller-runtime (C.2): terminal error, error, requeue_after, requeue, success.
+  controller-runtime's reconcileHandler: terminal error, error, requeue_after, requeue, success.
 - Errors are exceptions. Expected operational failures (API errors, network errors, timeouts,
   ReconcileError) count as errors; any other exception is a bug in the reconciler: it is
   recovered (unless recover_panic=False), logged with its traceback, counted in
@@ -14,23 +14,28 @@ Invariants:
 from __future__ import annotations
 
 import asyncio
+import itertools
+import os
 import time
-import uuid
 import weakref
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import TypeVar
 
-import aiohttp
 import structlog
 from prometheus_client import CollectorRegistry
 
-from controller_runtime.client import ApiError, NoKindMatchError
 from controller_runtime.controller.metrics import (
     RESULT_ERROR,
     RESULT_REQUEUE,
     RESULT_REQUEUE_AFTER,
     RESULT_SUCCESS,
     controller_metrics,
+)
+from controller_runtime.controller.options import (
+    EXPECTED_ERRORS,
+    ControllerConfig,
+    ControllerOptions,
+    ReconcileError,
 )
 from controller_runtime.controller.reconcile import (
     ReconcileFunc,
@@ -45,44 +50,42 @@ from controller_runtime.metrics import REGISTRY
 from controller_runtime.workqueue import (
     Clock,
     MetricsProvider,
+    PriorityInterface,
     PriorityQueue,
-    RateLimiter,
+    PriorityQueueWrapper,
     RateLimitingQueue,
 )
 
+__all__ = [
+    "EXPECTED_ERRORS",
+    "Controller",
+    "ControllerConfig",
+    "ControllerOptions",
+    "ReconcileError",
+    "new_reconcile_id",
+]
+
 log = structlog.get_logger("controller")
 
-
-class ReconcileError(Exception):
-    """An expected, retryable failure a reconciler reports (Go's `return err`)."""
-
-
-EXPECTED_ERRORS: tuple[type[BaseException], ...] = (
-    ReconcileError,
-    ApiError,
-    NoKindMatchError,
-    aiohttp.ClientError,
-    OSError,
-    TimeoutError,
-)
+T = TypeVar("T")
 
 _names: weakref.WeakKeyDictionary[CollectorRegistry, set[str]] = weakref.WeakKeyDictionary()
 
+# Reconcile IDs: a random per-process prefix and a counter. Unique across replicas (with
+# overwhelming probability) like controller-runtime's UUIDs, at a fraction of uuid4's cost.
+_ID_PREFIX = os.urandom(4).hex()
+_id_counter = itertools.count(1)
 
-@dataclass
-class ControllerOptions:
-    max_concurrent_reconciles: int = 1
-    cache_sync_timeout: float = 120.0
-    recover_panic: bool = True
-    need_leader_election: bool = True
-    use_priority_queue: bool = True
-    rate_limiter: RateLimiter[Request] | None = None
-    reconciliation_timeout: float | None = None
-    skip_name_validation: bool = False
-    expected_errors: tuple[type[BaseException], ...] = EXPECTED_ERRORS
+
+def new_reconcile_id() -> str:
+    """A fresh reconcile ID, e.g. "9f3a61c2-17"."""
+    return f"{_ID_PREFIX}-{next(_id_counter)}"
 
 
 class Controller:
+    """Reconciles the requests its sources enqueue; a leader-gated runnable of the manager
+    unless need_leader_election is False. Built by the Builder, or by hand with watch()."""
+
     def __init__(
         self,
         name: str,
@@ -92,14 +95,33 @@ class Controller:
         group_kind: tuple[str, str] = ("", ""),
         registry: CollectorRegistry = REGISTRY,
         clock: Clock | None = None,
+        defaults: ControllerConfig | None = None,
     ) -> None:
-        self.options = options or ControllerOptions()
-        if self.options.max_concurrent_reconciles < 1:
+        opts = self.options = options or ControllerOptions()
+        config = defaults or ControllerConfig()
+        # Resolved settings: the controller's own option, else the manager-wide default.
+        self.max_concurrent_reconciles = _pick(
+            opts.max_concurrent_reconciles, config.max_concurrent_reconciles
+        )
+        self.cache_sync_timeout = _pick(opts.cache_sync_timeout, config.cache_sync_timeout)
+        self.recover_panic = _pick(opts.recover_panic, config.recover_panic)
+        self.need_leader_election = _pick(opts.need_leader_election, config.need_leader_election)
+        self.use_priority_queue = _pick(opts.use_priority_queue, config.use_priority_queue)
+        self.reconciliation_timeout = (
+            opts.reconciliation_timeout
+            if opts.reconciliation_timeout is not None
+            else config.reconciliation_timeout
+        )
+        if self.max_concurrent_reconciles < 1:
             raise ValueError("max_concurrent_reconciles must be at least 1")
         names = _names.setdefault(registry, set())
-        if not self.options.skip_name_validation:
+        if not _pick(opts.skip_name_validation, config.skip_name_validation):
             if name in names:
-                raise ValueError(f'controller with name "{name}" already exists')
+                raise ValueError(
+                    f'controller with name "{name}" already exists. Controller names must be '
+                    "unique to avoid multiple controllers reporting the same metric. This "
+                    "validation can be disabled via the skip_name_validation option"
+                )
             names.add(name)
         self.name = name
         self.reconciler = as_reconciler(reconciler)
@@ -109,27 +131,25 @@ class Controller:
         self._clock = clock
         self._sources: list[Source] = []
         self._started = False
-        self.queue: PriorityQueue[Request] | RateLimitingQueue[Request] | None = None
+        self.queue: PriorityInterface[Request] | None = None
 
-    @property
-    def need_leader_election(self) -> bool:
-        return self.options.need_leader_election
+    def __repr__(self) -> str:
+        return f"Controller({self.name!r})"
 
-    def _new_queue(self) -> PriorityQueue[Request] | RateLimitingQueue[Request]:
+    def _new_queue(self) -> PriorityInterface[Request]:
         provider = MetricsProvider(self.registry)
-        if self.options.use_priority_queue:
+        rate_limiter = self.options.rate_limiter
+        if self.use_priority_queue:
             return PriorityQueue(
                 name=self.name,
-                rate_limiter=self.options.rate_limiter,
+                rate_limiter=rate_limiter,
                 metrics_provider=provider,
                 clock=self._clock,
             )
-        return RateLimitingQueue(
-            name=self.name,
-            rate_limiter=self.options.rate_limiter,
-            metrics_provider=provider,
-            clock=self._clock,
+        plain = RateLimitingQueue(
+            name=self.name, rate_limiter=rate_limiter, metrics_provider=provider, clock=self._clock
         )
+        return PriorityQueueWrapper(plain)
 
     def watch(self, source: Source) -> None:
         """Adds a source (before start)."""
@@ -142,13 +162,16 @@ class Controller:
     async def start(self) -> None:
         """Runs until cancelled. Sources must start and sync within cache_sync_timeout."""
         if self._started:
-            raise RuntimeError("controller was started more than once")
+            raise RuntimeError(
+                f"controller {self.name!r} was started more than once. This is likely to be "
+                "caused by being added to a manager multiple times"
+            )
         self._started = True
         queue = self.queue = self._new_queue()
         tasks: list[asyncio.Task[None]] = []
         try:
             await self._start_sources(queue, self._sources)
-            workers = self.options.max_concurrent_reconciles
+            workers = self.max_concurrent_reconciles
             self.metrics.init(self.name, workers)
             log.info("starting workers", controller=self.name, worker_count=workers)
             tasks = [
@@ -161,10 +184,14 @@ class Controller:
                 task.result()  # a worker died (recover_panic=False): the controller fails
         finally:
             # On shutdown: no new items; workers finish the reconcile in hand and exit. A
-            # second cancellation (the manager's grace period ran out) cancels them.
+            # second cancellation (the manager's grace period ran out, or leadership was lost
+            # and both came at once) cancels them.
             queue.shut_down()
             pending = [t for t in tasks if not t.done()]
+            this = asyncio.current_task()
             try:
+                if pending and this is not None and this.cancelling() > 1:
+                    raise asyncio.CancelledError
                 if pending:
                     await asyncio.shield(asyncio.wait(pending))
             except asyncio.CancelledError:
@@ -177,38 +204,48 @@ class Controller:
                     await source.stop()
 
     async def _start_sources(
-        self, queue: RateLimitingQueue[Request] | PriorityQueue[Request], sources: Sequence[Source]
+        self, queue: PriorityInterface[Request], sources: Sequence[Source]
     ) -> None:
-        timeout = self.options.cache_sync_timeout
+        timeout = self.cache_sync_timeout
 
         async def start_one(source: Source) -> None:
             try:
                 async with asyncio.timeout(timeout):
                     await source.start(queue)
             except TimeoutError:
-                raise TimeoutError(f"timed out waiting for source {source!r} to Start") from None
+                raise TimeoutError(
+                    f"timed out waiting for source {source!r} to Start. Please ensure that its "
+                    "start() method is non-blocking: it must return once delivery is set up"
+                ) from None
             try:
                 async with asyncio.timeout(timeout):
                     await source.wait_for_sync()
             except TimeoutError:
                 raise TimeoutError(
-                    f"failed to wait for {self.name} caches to sync {source!r}: timed out"
+                    f"failed to wait for {self.name} caches to sync {source!r}: timed out "
+                    f"after {timeout:g}s (cache_sync_timeout)"
                 ) from None
 
         await asyncio.gather(*(start_one(s) for s in sources))
 
-    async def _worker(self, queue: PriorityQueue[Request] | RateLimitingQueue[Request]) -> None:
+    async def _worker(self, queue: PriorityInterface[Request]) -> None:
         active = self.metrics.active_workers.labels(self.name)
+        # Log context: the controller's fields are bound once per worker task (a task's
+        # context is its own), the request's fields per reconcile. Nothing is reset: the
+        # next reconcile overwrites them, and nothing else logs in this task.
+        bind = structlog.contextvars.bind_contextvars
+        bind(controller=self.name, controllerGroup=self.group, controllerKind=self.kind)
         while True:
-            priority: int | None = None
-            if isinstance(queue, PriorityQueue):
-                request, priority, shutdown = await queue.get_with_priority()
-            else:
-                request, shutdown = await queue.get()
+            request, priority, shutdown = await queue.get_with_priority()
             if shutdown or request is None:
                 return
             active.inc()
             try:
+                bind(
+                    namespace=request.namespace,
+                    name=request.name,
+                    reconcile_id=new_reconcile_id(),
+                )
                 await self._reconcile_handler(queue, request, priority)
             finally:
                 active.dec()
@@ -220,26 +257,15 @@ class Controller:
     # --- one reconcile ---------------------------------------------------------------------
 
     async def _reconcile_handler(
-        self,
-        queue: PriorityQueue[Request] | RateLimitingQueue[Request],
-        request: Request,
-        priority: int | None,
+        self, queue: PriorityInterface[Request], request: Request, priority: int
     ) -> None:
         started = time.monotonic()
-        with structlog.contextvars.bound_contextvars(
-            controller=self.name,
-            controllerGroup=self.group,
-            controllerKind=self.kind,
-            namespace=request.namespace,
-            name=request.name,
-            reconcile_id=str(uuid.uuid4()),
-        ):
-            result, error = await self._call(request)
-            self._apply_result(queue, request, priority, result, error)
+        result, error = await self._call(request)
+        self._apply_result(queue, request, priority, result, error)
         self.metrics.reconcile_time.labels(self.name).observe(time.monotonic() - started)
 
     async def _call(self, request: Request) -> tuple[Result | None, BaseException | None]:
-        timeout = self.options.reconciliation_timeout
+        timeout = self.reconciliation_timeout
         scope = asyncio.timeout(timeout)
         try:
             async with scope:
@@ -257,16 +283,16 @@ class Controller:
             return None, exc
         except Exception as exc:
             self.metrics.reconcile_panics.labels(self.name).inc()
-            if not self.options.recover_panic:
+            if not self.recover_panic:
                 raise
             log.exception("observed a panic in reconciler")
             return None, RuntimeError(f"panic: {exc!r} [recovered]")
 
     def _apply_result(
         self,
-        queue: PriorityQueue[Request] | RateLimitingQueue[Request],
+        queue: PriorityInterface[Request],
         request: Request,
-        priority: int | None,
+        priority: int,
         result: Result | None,
         error: BaseException | None,
     ) -> None:
@@ -278,7 +304,7 @@ class Controller:
             self.metrics.terminal_reconcile_errors.labels(self.name).inc()
             log.error("terminal reconciler error", error=str(error))
         elif error is not None:
-            self._requeue(queue, request, priority, rate_limited=True)
+            queue.add_with_opts(request, rate_limited=True, priority=priority)
             total.labels(self.name, RESULT_ERROR).inc()
             self.metrics.reconcile_errors.labels(self.name).inc()
             log.error("reconciler error", error=str(error) or repr(error))
@@ -287,27 +313,15 @@ class Controller:
             retry_priority = result.priority if result.priority is not None else priority
             if result.requeue_after > 0:
                 queue.forget(request)
-                self._requeue(queue, request, retry_priority, after=result.requeue_after)
+                queue.add_with_opts(request, after=result.requeue_after, priority=retry_priority)
                 total.labels(self.name, RESULT_REQUEUE_AFTER).inc()
             elif result.requeue:
-                self._requeue(queue, request, retry_priority, rate_limited=True)
+                queue.add_with_opts(request, rate_limited=True, priority=retry_priority)
                 total.labels(self.name, RESULT_REQUEUE).inc()
             else:
                 queue.forget(request)
                 total.labels(self.name, RESULT_SUCCESS).inc()
 
-    @staticmethod
-    def _requeue(
-        queue: PriorityQueue[Request] | RateLimitingQueue[Request],
-        request: Request,
-        priority: int | None,
-        *,
-        rate_limited: bool = False,
-        after: float = 0.0,
-    ) -> None:
-        if isinstance(queue, PriorityQueue):
-            queue.add_with_opts(request, after=after, rate_limited=rate_limited, priority=priority)
-        elif rate_limited:
-            queue.add_rate_limited(request)
-        else:
-            queue.add_after(request, after)
+
+def _pick(option: T | None, default: T) -> T:
+    return default if option is None else option

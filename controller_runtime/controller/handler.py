@@ -21,9 +21,10 @@ from controller_runtime.controller.event import (
     meta,
 )
 from controller_runtime.controller.reconcile import Request
-from controller_runtime.workqueue import LOW_PRIORITY, RateLimitingInterface
+from controller_runtime.workqueue import LOW_PRIORITY, PriorityInterface
 
-Queue = RateLimitingInterface[Request]
+# A controller's queue: the priority queue, or the plain one behind PriorityQueueWrapper.
+Queue = PriorityInterface[Request]
 
 
 class EventHandler(Protocol):
@@ -37,10 +38,9 @@ class EventHandler(Protocol):
 
 
 def _add(queue: Queue, requests: Iterable[Request], low_priority: bool) -> None:
-    add_with_opts = getattr(queue, "add_with_opts", None)
     for request in requests:
-        if low_priority and add_with_opts is not None:
-            add_with_opts(request, priority=LOW_PRIORITY)
+        if low_priority:
+            queue.add_with_opts(request, priority=LOW_PRIORITY)
         else:
             queue.add(request)
 

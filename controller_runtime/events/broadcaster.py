@@ -128,7 +128,8 @@ class EventBroadcaster:
         self._task = asyncio.create_task(self._run(), name="event-broadcaster")
 
     async def stop(self, timeout: float = STOP_TIMEOUT) -> None:
-        """Stops accepting events, writes the queued ones for up to timeout seconds, stops."""
+        """Stops accepting events, writes the queued ones for up to timeout seconds, stops.
+        Cancelling stop() cuts the wait short; the writer is stopped either way."""
         self._closed = True
         task, self._task = self._task, None
         if task is None:
@@ -138,8 +139,9 @@ class EventBroadcaster:
                 await self._queue.join()
         except TimeoutError:
             log.warning("event broadcaster stopped with events unwritten", pending=self.pending)
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
 
     # --- accepting -----------------------------------------------------------------------------
 

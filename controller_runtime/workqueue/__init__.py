@@ -18,6 +18,7 @@ from controller_runtime.workqueue.interfaces import (
 )
 from controller_runtime.workqueue.metrics import QUEUE_DURATION_BUCKETS, MetricsProvider
 from controller_runtime.workqueue.priority_queue import LOW_PRIORITY, PriorityQueue
+from controller_runtime.workqueue.priority_wrapper import PriorityQueueWrapper
 from controller_runtime.workqueue.queue import Queue
 from controller_runtime.workqueue.rate_limiters import (
     BucketRateLimiter,
@@ -49,6 +50,7 @@ __all__ = [
     "MetricsProvider",
     "PriorityInterface",
     "PriorityQueue",
+    "PriorityQueueWrapper",
     "Queue",
     "RateLimiter",
     "RateLimitingInterface",

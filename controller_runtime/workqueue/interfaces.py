@@ -1,8 +1,8 @@
 """The queue interfaces, layered like client-go's and controller-runtime's.
 
 ``Interface`` < ``DelayingInterface`` < ``RateLimitingInterface`` <
-``PriorityInterface``. The controller only depends on these protocols, so the
-plain rate-limiting queue and the priority queue are interchangeable.
+``PriorityInterface``. A controller's queue is always a ``PriorityInterface``: the
+priority queue itself, or the plain rate-limiting queue behind ``PriorityQueueWrapper``.
 
 Threading: every method must be called on the thread running the event loop the
 queue is used with. Plain methods never await and so are atomic with respect to

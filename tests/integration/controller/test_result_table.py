@@ -1,4 +1,5 @@
-"""Every row of the reconcile result table, observed through metrics and queue behaviour.
+"""Every row of the reconcile result table, one test per row (as controller-runtime's
+controller_test.go), observed through metrics and queue behaviour.
 
 The queue runs on a fake clock and the controller has one worker, so "requeued after a delay"
 and "not requeued" are both decided deterministically: a delayed requeue happens only when the
@@ -29,7 +30,7 @@ from controller_runtime.controller import (
     TerminalError,
 )
 from controller_runtime.envtest import eventually
-from controller_runtime.workqueue import FakeClock
+from controller_runtime.workqueue import FakeClock, PriorityInterface
 
 HANG = object()
 
@@ -41,7 +42,7 @@ class Script:
         self.calls: Counter[str] = Counter()
         self.plans: dict[str, list[object]] = {
             "err": [ReconcileError("try again"), ReconcileError("still not"), None],
-            "term": [TerminalError("cannot be fixed by retrying")],
+            "term": [ReconcileError("first a plain error"), TerminalError("cannot be fixed")],
             "boom": [KeyError("bug")],
             "later": [Result(requeue_after=30)],
             "again": [Result(requeue=True)],
@@ -70,6 +71,11 @@ class Harness:
     registry: CollectorRegistry
     sentinels: int = 0
 
+    @property
+    def queue(self) -> PriorityInterface[Request]:
+        assert self.controller.queue is not None
+        return self.controller.queue
+
     def sample(self, name: str, **labels: str) -> float:
         value = self.registry.get_sample_value(name, {"controller": "results", **labels})
         return value or 0.0
@@ -89,8 +95,7 @@ class Harness:
         """Returns once everything queued before it has been reconciled."""
         self.sentinels += 1
         name = f"sentinel-{self.sentinels}"
-        assert self.controller.queue is not None
-        self.controller.queue.add(Request(self.namespace, name))
+        self.queue.add(Request(self.namespace, name))
         await self.called(name, 1)
 
 
@@ -121,87 +126,112 @@ async def harness(kube: Client, namespace: str) -> AsyncIterator[Harness]:
         await cache.stop()
 
 
-async def test_result_table(harness: Harness) -> None:
+async def test_success_forgets_the_request(harness: Harness) -> None:
     h = harness
-    queue = h.controller.queue
-    assert queue is not None
-    assert h.sample("controller_runtime_max_concurrent_reconciles") == 1
-    base_success = h.total("success")
-
-    # success: forget
+    base = h.total("success")
     await h.create("ok")
     await h.called("ok", 1)
-    assert h.total("success") == base_success + 1
-    assert queue.num_requeues(Request(h.namespace, "ok")) == 0
+    assert h.total("success") == base + 1
+    assert h.queue.num_requeues(Request(h.namespace, "ok")) == 0
 
-    # error: rate-limited requeue (5 ms, then 10 ms), failure count kept, then forgotten
+
+async def test_error_requeues_rate_limited_and_success_then_forgets(harness: Harness) -> None:
+    h = harness
     err = Request(h.namespace, "err")
     await h.create("err")
     await h.called("err", 1)
     assert (h.total("error"), h.sample("controller_runtime_reconcile_errors_total")) == (1, 1)
-    assert queue.num_requeues(err) == 1
-    h.clock.step(0.005)
+    assert h.queue.num_requeues(err) == 1
+    h.clock.step(0.005)  # the first retry comes after 5 ms...
     await h.called("err", 2)
-    assert queue.num_requeues(err) == 2
-    h.clock.step(0.010)
+    assert h.queue.num_requeues(err) == 2
+    h.clock.step(0.005)
+    await h.settle()
+    assert h.script.calls["err"] == 2  # ...the second only after 10 ms
+    h.clock.step(0.005)
     await h.called("err", 3)
     await h.settle()
-    assert queue.num_requeues(err) == 0
+    assert h.queue.num_requeues(err) == 0
 
-    # terminal error: counted, no requeue, and no forget
-    Request(h.namespace, "term")
+
+async def test_terminal_error_is_counted_and_neither_requeued_nor_forgotten(
+    harness: Harness,
+) -> None:
+    h = harness
+    term = Request(h.namespace, "term")
     await h.create("term")
     await h.called("term", 1)
+    h.clock.step(0.005)
+    await h.called("term", 2)  # this time a terminal error
     assert h.sample("controller_runtime_terminal_reconcile_errors_total") == 1
+    assert h.total("error") == 2
     h.clock.step(3600)
     await h.settle()
-    assert h.script.calls["term"] == 1
+    assert h.script.calls["term"] == 2
+    assert h.queue.num_requeues(term) == 1  # the earlier failure is still counted
 
-    # panic (an unexpected exception): recovered, counted, then handled as an error
+
+async def test_panic_is_recovered_counted_and_retried_like_an_error(harness: Harness) -> None:
+    h = harness
     await h.create("boom")
     await h.called("boom", 1)
     assert h.sample("controller_runtime_reconcile_panics_total") == 1
-    assert h.total("error") == 4  # err x2, term, boom
+    assert h.total("error") == 1
     h.clock.step(0.005)
     await h.called("boom", 2)
 
-    # requeue_after: forget, then exactly after the delay
+
+async def test_requeue_after_forgets_and_requeues_after_exactly_the_delay(
+    harness: Harness,
+) -> None:
+    h = harness
     await h.create("later")
     await h.called("later", 1)
     assert h.total("requeue_after") == 1
-    assert queue.num_requeues(Request(h.namespace, "later")) == 0
+    assert h.queue.num_requeues(Request(h.namespace, "later")) == 0
     h.clock.step(29.9)
     await h.settle()
     assert h.script.calls["later"] == 1
     h.clock.step(0.2)
     await h.called("later", 2)
 
-    # requeue: rate-limited like an error, but counted as requeue
+
+async def test_requeue_is_rate_limited_and_counted_as_requeue(harness: Harness) -> None:
+    h = harness
     again = Request(h.namespace, "again")
     await h.create("again")
     await h.called("again", 1)
     assert h.total("requeue") == 1
-    assert queue.num_requeues(again) == 1
+    assert h.total("error") == 0
+    assert h.queue.num_requeues(again) == 1
     h.clock.step(0.005)
     await h.called("again", 2)
 
-    # reconciliation timeout: the reconcile is cut off, counted, and retried like an error
+
+async def test_reconciliation_timeout_cuts_the_reconcile_and_retries(harness: Harness) -> None:
+    h = harness
     await h.create("slow")
     await h.called("slow", 1)
     await eventually(lambda: h.sample("controller_runtime_reconcile_timeouts_total"), timeout=10)
-    assert h.total("error") == 5
+    assert h.total("error") == 1
     h.clock.step(0.005)
     await h.called("slow", 2)
 
-    # Histogram and gauges agree with what happened.
+
+async def test_histogram_gauges_and_queue_metrics_agree_with_the_reconciles(
+    harness: Harness,
+) -> None:
+    h = harness
+    for name in ("ok", "err"):
+        await h.create(name)
+    await h.called("err", 1)
+    h.clock.step(0.005)
+    await h.called("err", 2)
+    await h.settle()
     calls = sum(h.script.calls.values())
     assert h.sample("controller_runtime_reconcile_time_seconds_count") == calls
+    assert h.sample("controller_runtime_max_concurrent_reconciles") == 1
     assert h.sample("controller_runtime_active_workers") == 0
-    depth = h.registry.get_sample_value(
-        "workqueue_depth", {"name": "results", "controller": "results", "priority": "0"}
-    )
-    assert not depth
-    retries = h.registry.get_sample_value(
-        "workqueue_retries_total", {"name": "results", "controller": "results"}
-    )
-    assert retries == 6  # err x2, boom, later, again, slow
+    labels = {"name": "results", "controller": "results"}
+    assert not h.registry.get_sample_value("workqueue_depth", {**labels, "priority": "0"})
+    assert h.registry.get_sample_value("workqueue_retries_total", labels) == 2  # err x2

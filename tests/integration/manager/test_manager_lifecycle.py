@@ -1,8 +1,12 @@
-"""Manager lifecycle: probes, failures of runnables, the graceful-shutdown bound, log context."""
+"""Manager lifecycle: probes, failures of runnables, the order of start and stop, the
+graceful-shutdown bound, the HTTP clients it owns, log context."""
 
 from __future__ import annotations
 
 import asyncio
+import gc
+import re
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +18,7 @@ from prometheus_client import CollectorRegistry
 from controller_runtime.client import Client
 from controller_runtime.controller import Request, Result
 from controller_runtime.controller.builder import Builder
-from controller_runtime.envtest import eventually
+from controller_runtime.envtest import ControlPlane, eventually
 from controller_runtime.manager import GracefulShutdownTimeoutError, Manager, ManagerOptions
 
 REPO = Path(__file__).resolve().parents[3]
@@ -63,7 +67,7 @@ async def test_probes_and_reconcile_log_context(kube: Client, namespace: str) ->
         assert ctx["controller"] == "logctx"
         assert ctx["controllerKind"] == "ConfigMap"
         assert ctx["namespace"] == namespace
-        assert len(ctx["reconcile_id"]) == 36
+        assert re.fullmatch(r"[0-9a-f]{8}-[0-9]+", ctx["reconcile_id"])
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
@@ -104,8 +108,10 @@ async def test_graceful_shutdown_is_bounded(kube: Client, namespace: str) -> Non
     task = asyncio.create_task(manager.start())
     await asyncio.wait_for(stubborn.running.wait(), 60)
     task.cancel()
-    with pytest.raises(GracefulShutdownTimeoutError, match=r"grace period of 0\.5s"):
+    with pytest.raises(GracefulShutdownTimeoutError, match=r"grace period of 0\.5s") as raised:
         await asyncio.wait_for(task, 30)
+    assert raised.value.still_running == ["Stubborn"]
+    assert "still running: Stubborn" in str(raised.value)
     with pytest.raises(RuntimeError, match="started manager"):
         manager.add(Stubborn())
 
@@ -132,3 +138,82 @@ async def test_controller_waits_for_a_crd_installed_after_start(
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
+
+
+class Probe:
+    """Records its start and stop, and what the rest of the manager looked like then."""
+
+    def __init__(self, manager: Manager, namespace: str, tag: str, log: list[str]) -> None:
+        self.manager, self.namespace, self.tag, self.log = manager, namespace, tag, log
+        self.need_leader_election = tag == "leader"
+
+    async def cache_serves(self) -> bool:
+        try:
+            await self.manager.cache.list("v1", "ConfigMap", self.namespace)
+        except Exception:
+            return False
+        return True
+
+    async def start(self) -> None:
+        self.log.append(f"{self.tag} start, cache serves: {await self.cache_serves()}")
+        try:
+            await asyncio.Event().wait()
+        finally:
+            self.log.append(f"{self.tag} stop, cache serves: {await self.cache_serves()}")
+
+
+async def test_groups_start_in_order_and_stop_in_reverse(kube: Client, namespace: str) -> None:
+    manager = new_manager(kube, namespace, health_probe_bind_address="127.0.0.1:0")
+    log: list[str] = []
+    manager.add(Probe(manager, namespace, "leader", log))
+    manager.add(Probe(manager, namespace, "other", log))
+    task = asyncio.create_task(manager.start())
+    await eventually(lambda: len(log) == 2, timeout=60)
+    assert manager.health_server is not None
+    health = f"http://127.0.0.1:{manager.health_server.port}/readyz"
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    # Caches before the other runnables, leader-gated ones last; stopped in reverse, the
+    # cache still serving them both; the servers after everything else.
+    assert log == [
+        "other start, cache serves: True",
+        "leader start, cache serves: True",
+        "other stop, cache serves: True",
+        "leader stop, cache serves: True",
+    ]
+    with pytest.raises(aiohttp.ClientConnectionError):
+        async with aiohttp.ClientSession() as http, http.get(health):
+            pass
+
+
+async def test_the_http_clients_the_manager_created_are_closed_when_it_stops(
+    control_plane: ControlPlane, namespace: str
+) -> None:
+    def open_sessions() -> set[int]:
+        return {
+            id(o) for o in gc.get_objects() if isinstance(o, aiohttp.ClientSession) and not o.closed
+        }
+
+    before = open_sessions()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        manager = await Manager.create(
+            control_plane.kubeconfig,
+            ManagerOptions(
+                namespace=namespace,
+                metrics_bind_address="0",
+                registry=CollectorRegistry(),
+                leader_election=True,
+                leader_election_id="closing",
+                leader_election_namespace=namespace,
+            ),
+        )
+        task = asyncio.create_task(manager.start())
+        await eventually(manager.elected.is_set, timeout=60)
+        await manager.api_reader.list("v1", "ConfigMap", namespace)  # the client is in use
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        assert open_sessions() - before == set()
+        del manager, task
+        gc.collect()
+    assert not [w for w in caught if "Unclosed" in str(w.message)]

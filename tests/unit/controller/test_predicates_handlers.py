@@ -25,7 +25,13 @@ from controller_runtime.controller import (
     or_,
 )
 from controller_runtime.controller.predicate import all_pass
-from controller_runtime.workqueue import LOW_PRIORITY, PriorityQueue, RateLimitingQueue
+from controller_runtime.workqueue import (
+    LOW_PRIORITY,
+    PriorityInterface,
+    PriorityQueue,
+    PriorityQueueWrapper,
+    RateLimitingQueue,
+)
 
 
 def obj(name: str = "a", rv: str = "1", gen: int = 1, **extra: Any) -> dict[str, Any]:
@@ -91,7 +97,7 @@ def ref(name: str, controller: bool, kind: str = "SeiNode") -> dict[str, Any]:
     return {"apiVersion": "sei.io/v1alpha1", "kind": kind, "name": name, "controller": controller}
 
 
-async def drain(queue: RateLimitingQueue[Request]) -> list[Request]:
+async def drain(queue: PriorityInterface[Request]) -> list[Request]:
     items = []
     while queue.len():
         item, _ = await queue.get()
@@ -109,7 +115,7 @@ async def test_owner_handler_maps_controller_or_every_owner() -> None:
     every = EnqueueRequestForOwner("sei.io/v1beta9", "SeiNode", only_controller=False)
     assert list(every.requests(child)) == [Request("ns", "a"), Request("ns", "b")]
     # Update: owners of old and new, deduplicated (an owner change reaches both).
-    queue: RateLimitingQueue[Request] = RateLimitingQueue()
+    queue = PriorityQueueWrapper(RateLimitingQueue[Request]())
     handler = EnqueueRequestForOwner("sei.io/v1alpha1", "SeiNode")
     handler.update(UpdateEvent(owned(ref("a", True)), owned(ref("c", True))), queue)
     handler.update(UpdateEvent(owned(ref("a", True)), owned(ref("a", True))), queue)
@@ -137,7 +143,7 @@ async def test_map_func_handler_may_be_async() -> None:
     async def to_group(o: dict[str, Any]) -> list[Request]:
         return [Request("ns", o["metadata"]["labels"]["group"])]
 
-    queue: RateLimitingQueue[Request] = RateLimitingQueue()
+    queue = PriorityQueueWrapper(RateLimitingQueue[Request]())
     handler = EnqueueRequestsFromMapFunc(to_group)
     await handler.update(
         UpdateEvent(obj(labels={"group": "g1"}), obj(rv="2", labels={"group": "g2"})), queue
