@@ -6,15 +6,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest_asyncio
 from prometheus_client import CollectorRegistry
 
 from controller_runtime.client import Client, RestClient, load_config
+from controller_runtime.client.errors import NotFoundError
 from controller_runtime.envtest import ControlPlane, eventually
 from controller_runtime.manager import Manager, ManagerOptions
 from controllers.operator import Operator, OperatorOptions, setup_operator
@@ -22,6 +25,7 @@ from controllers.sidecar.client import HTTPSidecarClientFactory
 from controllers.sidecar.launchers import SeictlLauncher, SimulatorLauncher
 from controllers.sidecar.localfleet import LocalFleet
 from controllers.sidecar.simulator import SidecarSimulator
+from controllers.sidecar.url import SidecarURLResolver
 from tests.fixtures.goldens import golden_platform
 
 from ..sidecar.conftest import seictl_binary
@@ -56,6 +60,7 @@ class OperatorHarness:
     registry: CollectorRegistry
     kube: Client
     namespace: str
+    sidecar_url: SidecarURLResolver
     simulator: SidecarSimulator | None = None
     fleet: LocalFleet | None = None
     task: asyncio.Task[None] | None = field(default=None, repr=False)
@@ -73,6 +78,29 @@ class OperatorHarness:
         return await eventually(
             lambda: self.node(name), until, timeout=timeout, message=f"SeiNode {name}"
         )
+
+    async def get(self, api_version: str, kind: str, name: str) -> dict[str, Any] | None:
+        """The object in the test's namespace, or None if it does not exist."""
+        try:
+            return await self.kube.get(api_version, kind, name, self.namespace)
+        except NotFoundError:
+            return None
+
+    async def sidecar_get(self, name: str, path: str) -> tuple[int, Any]:
+        """``GET <node's sidecar>/v0/<path>`` as the operator addresses it: status and JSON
+        body (None if the body is not JSON). Reads what the sidecar itself holds, whichever
+        kind of sidecar runs."""
+        url = f"{self.sidecar_url(name, self.namespace, 0)}/v0/{path}"
+        timeout = aiohttp.ClientTimeout(total=10)
+        async with (
+            aiohttp.ClientSession(timeout=timeout) as session,
+            session.get(url) as response,
+        ):
+            body = await response.read()
+            try:
+                return response.status, json.loads(body) if body else None
+            except ValueError:
+                return response.status, None
 
     async def events(self, name: str) -> list[dict[str, Any]]:
         listed = await self.kube.list(
@@ -136,7 +164,7 @@ async def run_operator(
             )
             task = asyncio.create_task(manager.start(), name="operator")
             harness = OperatorHarness(
-                manager, operator, registry, kube, namespace, simulator, fleet, task
+                manager, operator, registry, kube, namespace, resolver, simulator, fleet, task
             )
             try:
                 await eventually(
