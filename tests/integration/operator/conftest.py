@@ -7,10 +7,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 import pytest_asyncio
@@ -32,6 +32,7 @@ from ..sidecar.conftest import seictl_binary
 
 REPO = Path(__file__).resolve().parents[3]
 NODEPOOL_LABEL = "karpenter.sh/nodepool"
+T = TypeVar("T")
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
@@ -199,6 +200,25 @@ def seinode(name: str, namespace: str, **spec: Any) -> dict[str, Any]:
         "metadata": {"name": name, "namespace": namespace},
         "spec": body,
     }
+
+
+async def holds_for(
+    probe: Callable[[], Awaitable[T]],
+    check: Callable[[T], bool],
+    *,
+    seconds: float = 2.0,
+    polls: int = 5,
+) -> T:
+    """Asserts that ``check`` holds on every one of ``polls`` probes spread over ``seconds``:
+    a "stays so" observation (the thing under test must have had the chance to change it),
+    never a synchronisation. Returns the last probe."""
+    value = await probe()
+    assert check(value), f"did not hold at first probe: {value!r}"
+    for poll in range(1, polls):
+        await asyncio.sleep(seconds / (polls - 1))
+        value = await probe()
+        assert check(value), f"stopped holding at probe {poll + 1}/{polls}: {value!r}"
+    return value
 
 
 def phase_is(phase: str) -> Callable[[dict[str, Any]], bool]:
