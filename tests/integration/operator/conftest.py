@@ -6,15 +6,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+import aiohttp
 import pytest_asyncio
 from prometheus_client import CollectorRegistry
 
 from controller_runtime.client import Client, RestClient, load_config
+from controller_runtime.client.errors import NotFoundError
 from controller_runtime.envtest import ControlPlane, eventually
 from controller_runtime.manager import Manager, ManagerOptions
 from controllers.operator import Operator, OperatorOptions, setup_operator
@@ -22,12 +25,14 @@ from controllers.sidecar.client import HTTPSidecarClientFactory
 from controllers.sidecar.launchers import SeictlLauncher, SimulatorLauncher
 from controllers.sidecar.localfleet import LocalFleet
 from controllers.sidecar.simulator import SidecarSimulator
+from controllers.sidecar.url import SidecarURLResolver
 
 from ...fixtures.goldens import golden_platform
 from ..sidecar.conftest import seictl_binary
 
 REPO = Path(__file__).resolve().parents[3]
 NODEPOOL_LABEL = "karpenter.sh/nodepool"
+T = TypeVar("T")
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
@@ -56,6 +61,7 @@ class OperatorHarness:
     registry: CollectorRegistry
     kube: Client
     namespace: str
+    sidecar_url: SidecarURLResolver
     simulator: SidecarSimulator | None = None
     fleet: LocalFleet | None = None
     task: asyncio.Task[None] | None = field(default=None, repr=False)
@@ -82,6 +88,29 @@ class OperatorHarness:
         return await eventually(
             lambda: self.node(name), until, timeout=timeout, message=f"SeiNode {name}"
         )
+
+    async def get(self, api_version: str, kind: str, name: str) -> dict[str, Any] | None:
+        """The object in the test's namespace, or None if it does not exist."""
+        try:
+            return await self.kube.get(api_version, kind, name, self.namespace)
+        except NotFoundError:
+            return None
+
+    async def sidecar_get(self, name: str, path: str) -> tuple[int, Any]:
+        """``GET <node's sidecar>/v0/<path>`` as the operator addresses it: status and JSON
+        body (None if the body is not JSON). Reads what the sidecar itself holds, whichever
+        kind of sidecar runs."""
+        url = f"{self.sidecar_url(name, self.namespace, 0)}/v0/{path}"
+        timeout = aiohttp.ClientTimeout(total=10)
+        async with (
+            aiohttp.ClientSession(timeout=timeout) as session,
+            session.get(url) as response,
+        ):
+            body = await response.read()
+            try:
+                return response.status, json.loads(body) if body else None
+            except ValueError:
+                return response.status, None
 
     async def events(self, name: str) -> list[dict[str, Any]]:
         listed = await self.kube.list(
@@ -145,7 +174,7 @@ async def run_operator(
             )
             task = asyncio.create_task(manager.start(), name="operator")
             harness = OperatorHarness(
-                manager, operator, registry, kube, namespace, simulator, fleet, task
+                manager, operator, registry, kube, namespace, resolver, simulator, fleet, task
             )
             try:
                 await eventually(
@@ -180,6 +209,25 @@ def seinode(name: str, namespace: str, **spec: Any) -> dict[str, Any]:
         "metadata": {"name": name, "namespace": namespace},
         "spec": body,
     }
+
+
+async def holds_for(
+    probe: Callable[[], Awaitable[T]],
+    check: Callable[[T], bool],
+    *,
+    seconds: float = 2.0,
+    polls: int = 5,
+) -> T:
+    """Asserts that ``check`` holds on every one of ``polls`` probes spread over ``seconds``:
+    a "stays so" observation (the thing under test must have had the chance to change it),
+    never a synchronisation. Returns the last probe."""
+    value = await probe()
+    assert check(value), f"did not hold at first probe: {value!r}"
+    for poll in range(1, polls):
+        await asyncio.sleep(seconds / (polls - 1))
+        value = await probe()
+        assert check(value), f"stopped holding at probe {poll + 1}/{polls}: {value!r}"
+    return value
 
 
 def phase_is(phase: str) -> Callable[[dict[str, Any]], bool]:

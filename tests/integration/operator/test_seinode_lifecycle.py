@@ -41,6 +41,7 @@ async def test_full_node_reaches_running_on_real_seictl(
         ]
         assert all(t["status"] == "Complete" for t in plan["tasks"])
         pod = await eventually(lambda: _pod(kube, "full-0", namespace), _ready, timeout=60)
+        assert pod is not None
         assert pod["status"]["phase"] == "Running"
         assert op.fleet is not None
         sidecar = op.fleet.sidecar(namespace, "full-0")
