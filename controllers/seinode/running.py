@@ -22,6 +22,8 @@ log = structlog.get_logger("seinode")
 GROUP_API_VERSION = "sei.io/v1alpha1"
 GROUP_KIND = "SeiNodeDeployment"
 STEADY_STATE_REQUEUE = 30.0
+# While a Running node's sidecar is unreachable or not released yet: the task poll interval.
+UNSETTLED_REQUEUE = 5.0
 IMMEDIATE = 0.001
 
 
@@ -44,8 +46,11 @@ class RunningNode:
             self.r.d.metrics.sidecar_unreachable.labels(meta.namespace, meta.name).inc()
             log.warning("building sidecar client failed", error=str(err))
             return Result(requeue_after=STEADY_STATE_REQUEUE)
-        await self._heal_readiness(sidecar)
-        return await self._monitor(sidecar)
+        settled = await self._heal_readiness(sidecar)
+        result = await self._monitor(sidecar)
+        if not settled and result.requeue_after > UNSETTLED_REQUEUE:
+            return Result(requeue_after=UNSETTLED_REQUEUE)
+        return result
 
     async def _monitor(self, sidecar: SidecarClient) -> Result:
         """Monitor tasks (12.6): submit once, then poll; one status write for both."""
@@ -71,19 +76,23 @@ class RunningNode:
             return Result(requeue_after=IMMEDIATE)
         return Result(requeue_after=STEADY_STATE_REQUEUE)
 
-    async def _heal_readiness(self, sidecar: SidecarClient) -> None:
+    async def _heal_readiness(self, sidecar: SidecarClient) -> bool:
         """F2: a restarted sidecar of a Running node comes up Initializing and holds seid back
         until someone submits mark-ready. The group's rollout plan releases the nodes it is
-        rolling; every other Running node is released here."""
+        rolling; every other Running node is released here. Returns True once nothing is left
+        to do (Ready, or the group's to release), False to look again soon: a fresh pod's
+        sidecar is often not listening yet when its pod's first events arrive."""
         try:
             if await sidecar.status() != SidecarStatus.INITIALIZING:
-                return
+                return True
             if await self._gated_by_group_rollout():
-                return
+                return True
             await sidecar.submit_task("mark-ready")
             log.info("sidecar restarted: submitted mark-ready", sidecar=sidecar.base_url)
+            return await sidecar.status() == SidecarStatus.READY
         except SidecarError as err:
             log.info("sidecar not reachable", error=str(err))
+            return False
 
     async def _gated_by_group_rollout(self) -> bool:
         owner = next(
