@@ -177,6 +177,18 @@ async def test_image_bump_rolls_in_place(
             sidecar = op.fleet.sidecar(namespace, f"wave-{i}")
             assert sidecar is not None
             assert sidecar.pod_uid == pods[f"wave-{i}-0"]["metadata"]["uid"]
+            assert await op.sidecar_get(f"wave-{i}", "status") == (200, {"status": "Ready"})
+            # The node's task store (kept across its sidecar's restart, like the data PVC)
+            # holds the init plan's mark-ready and the rollout's release of the new pod.
+            _, tasks = await op.sidecar_get(f"wave-{i}", "tasks")
+            marks = [t for t in tasks if t["type"] == "mark-ready" and t["status"] == "completed"]
+            plan_mark = next(
+                t["id"]
+                for t in (await op.node(f"wave-{i}"))["status"]["plan"]["tasks"]
+                if t["type"] == "mark-ready"
+            )
+            assert plan_mark in {t["id"] for t in marks}
+            assert len(marks) >= 2
         # F6: not one write of ours was refused with a conflict.
         assert op.metric_sum("rest_client_requests_total", code="409") == 0
 

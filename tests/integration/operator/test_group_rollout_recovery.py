@@ -59,6 +59,8 @@ async def test_second_bump_supersedes_the_running_rollout(
             sidecar = op.fleet.sidecar(namespace, f"sup-{i}")
             assert sidecar is not None
             assert sidecar.pod_uid == pods[f"sup-{i}-0"]["metadata"]["uid"]
+            # Every new pod's sidecar was released by the superseding plan.
+            assert await op.sidecar_get(f"sup-{i}", "status") == (200, {"status": "Ready"})
 
 
 async def test_a_node_that_never_becomes_ready_stalls_the_rollout_once(
