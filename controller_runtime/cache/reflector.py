@@ -281,10 +281,21 @@ class Reflector:
                 continue_token=token,
                 resource_version=None if token else rv,
             )
-            items.extend(page.get("items") or [])
+            items.extend(self._typed_items(page))
             token = (page.get("metadata") or {}).get("continue")
             if not token:
                 return items, str(page["metadata"].get("resourceVersion", ""))
+
+    def _typed_items(self, page: Object) -> list[Object]:
+        """A list's items with apiVersion and kind: the server omits them on items of a plain
+        list (ConfigMapList -> ConfigMap); like client-go's unstructured list decoding, an item
+        that has neither gets the list's."""
+        api_version = page.get("apiVersion") or self.api_version
+        list_kind = page.get("kind") or ""
+        kind = list_kind.removesuffix("List") if list_kind.endswith("List") else self.kind
+        items: list[Object] = page.get("items") or []
+        typed = {"apiVersion": api_version, "kind": kind}
+        return [i if i.get("apiVersion") or i.get("kind") else {**typed, **i} for i in items]
 
     async def _watch_until_relist(self) -> None:
         while True:
