@@ -3,9 +3,10 @@ could not do anything (client-go's VeryShortWatchError)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Literal
 
 import aiohttp
 from aiohttp import web
@@ -70,20 +71,29 @@ async def test_a_cut_healthy_watch_is_reopened_at_once_without_relisting(
         await proxy.stop()
 
 
-class WatchClosingServer:
-    """An HTTP front for an API server that answers every watch (and streaming list) with an
-    empty 200 response, like a proxy that closes watches at once; other requests pass."""
+class WatchFront:
+    """An HTTP front for an API server that passes every request but watches (and streaming
+    lists), which it answers itself: "close" ends each at once (an empty 200 response), like a
+    proxy that closes watches; "stall" sends the headers and then nothing, like a half-dead
+    path. Either way the watch delivers no event."""
 
-    def __init__(self, cluster: ControlPlane) -> None:
+    def __init__(self, cluster: ControlPlane, watches: Literal["close", "stall"]) -> None:
         self.upstream = cluster.server
         self.ssl = admin_ssl_context(cluster.pki)
+        self.mode = watches
         self.watches = 0
         self.url = ""
+        self._stopping = asyncio.Event()
 
-    async def handle(self, request: web.Request) -> web.Response:
+    async def handle(self, request: web.Request) -> web.StreamResponse:
         if request.query.get("watch") in ("true", "1"):
             self.watches += 1
-            return web.Response(status=200, content_type="application/json")
+            if self.mode == "close":
+                return web.Response(status=200, content_type="application/json")
+            stalled = web.StreamResponse(headers={"Content-Type": "application/json"})
+            await stalled.prepare(request)
+            await self._stopping.wait()
+            return stalled
         async with (
             aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=self.ssl)) as session,
             session.get(self.upstream + request.path_qs) as upstream,
@@ -92,37 +102,63 @@ class WatchClosingServer:
             return web.Response(status=upstream.status, body=body, content_type="application/json")
 
     @asynccontextmanager
-    async def serving(self) -> AsyncIterator[WatchClosingServer]:
+    async def serving(self) -> AsyncIterator[WatchFront]:
         app = web.Application()
         app.router.add_get("/{path:.*}", self.handle)
         runner = web.AppRunner(app)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
-        port = runner.addresses[0][1]
-        self.url = f"http://127.0.0.1:{port}"
+        self.url = f"http://127.0.0.1:{runner.addresses[0][1]}"
         try:
             yield self
         finally:
+            self._stopping.set()  # stalled handlers return, so shutting down does not wait
             await runner.cleanup()
 
 
+@asynccontextmanager
+async def informer_behind(
+    front: WatchFront, cluster: ControlPlane, backoff: Backoff, **options: Any
+) -> AsyncIterator[SharedIndexInformer]:
+    # The namespace's content does not matter: the front's watches never deliver an event.
+    client = await client_to(cluster, front.url)
+    informer = SharedIndexInformer(client, "v1", "ConfigMap", namespace="default", **options)
+    informer.reflector.backoff = backoff
+    informer.start()
+    try:
+        yield informer
+    finally:
+        await informer.stop()
+        await client.rest.close()
+
+
 async def test_a_watch_that_ends_at_once_is_retried_after_a_backoff_step(
-    cluster: ControlPlane, namespace: str
+    control_plane: ControlPlane,
 ) -> None:
-    async with WatchClosingServer(cluster).serving() as server:
-        client = await client_to(cluster, server.url)
-        informer = SharedIndexInformer(client, "v1", "ConfigMap", namespace=namespace)
-        backoff = CountingBackoff(initial=0.05, cap=0.05, jitter=0.0)  # steps, not their length
-        informer.reflector.backoff = backoff
-        informer.start()
-        try:
-            assert await informer.wait_for_sync(timeout=30)  # by a plain list, forwarded
-            await eventually(lambda: server.watches, lambda n: n >= 10, timeout=60)
-            # A watch that ends within a second without an event is an error: a backoff step,
-            # then a relist. Each step costs two watch requests: the streaming list (it ends at
-            # once too, so that attempt falls back to a plain list) and the watch.
-            assert server.watches <= 2 * backoff.steps + 2
-        finally:
-            await informer.stop()
-            await client.rest.close()
+    backoff = CountingBackoff(initial=0.05, cap=0.05, jitter=0.0)  # steps, not their length
+    async with (
+        WatchFront(control_plane, watches="close").serving() as front,
+        informer_behind(front, control_plane, backoff) as informer,
+    ):
+        assert await informer.wait_for_sync(timeout=30)  # by a plain list, passed through
+        await eventually(lambda: front.watches, lambda n: n >= 10, timeout=60)
+        # A watch that ends within a second without an event is an error: a backoff step,
+        # then a relist. Each step costs two watch requests: the streaming list (it ends at
+        # once too, so that attempt falls back to a plain list) and the watch.
+        assert front.watches <= 2 * backoff.steps + 2
+
+
+async def test_a_silent_stream_is_restarted_at_once(control_plane: ControlPlane) -> None:
+    backoff = CountingBackoff()
+    async with (
+        WatchFront(control_plane, watches="stall").serving() as front,
+        informer_behind(front, control_plane, backoff, watchdog_timeout=1.2) as informer,
+    ):
+        # The streaming list stalls before its initial state: the watchdog ends it and that
+        # attempt lists instead, at once; every watch after it stalls and is restarted at once.
+        assert await informer.wait_for_sync(timeout=30)
+        stats = informer.reflector.stats
+        await eventually(lambda: stats.watchdog_restarts, lambda n: n >= 3, timeout=60)
+        assert backoff.steps == 0
+        assert stats.lists == 1
