@@ -1,23 +1,29 @@
 """Informer memory: RSS per cached object for 10k ConfigMaps and 10k StatefulSets, with and
-without managedFields stripping.
+without managedFields stripping, and the CPU time the initial sync took.
 
     export ENVTEST_ASSETS=$(hack/build-control-plane.sh | tail -1)
-    .venv/bin/python bench/informer_memory.py [count]
+    .venv/bin/python bench/informer_memory.py [count] [--rounds 3] [--baseline DIR]
 
 Starts a local API server, creates the objects (by server-side apply, so they carry
 managedFields as in a real cluster), then measures each scenario in a fresh child process:
-RSS after the informer has synced minus RSS before it started, divided by the object count.
+RSS after the informer has synced minus RSS before it started, divided by the object count;
+CPU seconds (user + system) of that process from the informer's start until it synced.
+Medians of --rounds runs. --baseline DIR (e.g. `git archive <commit> | tar -x -C DIR`) also
+measures that checkout's runtime against the same objects, rounds interleaved, for before/after.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import gc
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -95,6 +101,7 @@ async def child(kubeconfig: str, api_version: str, kind: str, strip: bool) -> di
     await client.resource(api_version, kind)  # warm discovery and the connection first
     gc.collect()
     before = rss_bytes()
+    cpu_before = time.process_time()
     informer = SharedIndexInformer(
         client,
         api_version,
@@ -104,13 +111,14 @@ async def child(kubeconfig: str, api_version: str, kind: str, strip: bool) -> di
     )
     informer.start()
     await informer.wait_for_sync()
+    cpu = time.process_time() - cpu_before
     gc.collect()
     after = rss_bytes()
     objects = informer.store.objects()
     json_bytes = sum(len(json.dumps(o, separators=(",", ":"))) for o in objects)
     await informer.stop()
     await client.rest.close()
-    return {"objects": len(objects), "rss": after - before, "json": json_bytes}
+    return {"objects": len(objects), "rss": after - before, "json": json_bytes, "cpu": cpu}
 
 
 async def populate(count: int) -> tuple[Any, str]:
@@ -133,31 +141,61 @@ async def populate(count: int) -> tuple[Any, str]:
     return cp, str(cp.kubeconfig)
 
 
-async def main(count: int) -> None:
+SCENARIOS = [
+    (api_version, kind, strip)
+    for api_version, kind in (("v1", "ConfigMap"), ("apps/v1", "StatefulSet"))
+    for strip in (False, True)
+]
+
+
+def measure(code: Path, kubeconfig: str, api_version: str, kind: str, strip: bool) -> Any:
+    """One scenario in a fresh process (RSS then reflects that scenario alone), importing the
+    runtime from `code` (a checkout's root)."""
+    argv = [sys.executable, __file__, "--child", kubeconfig, api_version, kind, str(strip)]
+    out = subprocess.run(
+        argv,
+        check=True,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(code)},
+    ).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def print_table(title: str, results: dict[tuple[str, bool], list[Any]]) -> None:
+    print(f"\n{title}\n")
+    print(
+        "| kind | managedFields | objects | RSS MiB | RSS B/object | JSON B/object | sync CPU s |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    for (kind, strip), runs in results.items():
+        n = runs[0]["objects"]
+        rss = statistics.median(r["rss"] for r in runs)
+        cpu = statistics.median(r["cpu"] for r in runs)
+        print(
+            f"| {kind} | {'stripped' if strip else 'kept'} | {n} | {rss / 2**20:.1f} | "
+            f"{int(rss) // n} | {runs[0]['json'] // n} | {cpu:.2f} |"
+        )
+
+
+async def main(count: int, rounds: int, baseline: Path | None) -> None:
     py = platform.python_version()
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {py}")
     print(f"creating {count} ConfigMaps and {count} StatefulSets ...", flush=True)
     cp, kubeconfig = await populate(count)
+    codes = {"this checkout": Path(__file__).resolve().parents[1]}
+    if baseline is not None:
+        codes["baseline " + str(baseline)] = baseline.resolve()
+    results: dict[str, dict[tuple[str, bool], list[Any]]] = {name: {} for name in codes}
     try:
-        print("\n| kind | managedFields | objects | RSS MiB | RSS B/object | JSON B/object |")
-        print("|---|---|---|---|---|---|")
-        for api_version, kind in (("v1", "ConfigMap"), ("apps/v1", "StatefulSet")):
-            for strip in (False, True):
-                # A fresh process per scenario: RSS then reflects that scenario alone.
-                argv = [sys.executable, __file__, "--child", kubeconfig, api_version, kind]
-                out = subprocess.run(  # noqa: ASYNC221 - nothing else runs meanwhile
-                    [*argv, str(strip)],
-                    check=True,
-                    capture_output=True,
-                    text=True,
-                    env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
-                ).stdout
-                r = json.loads(out.strip().splitlines()[-1])
-                n = r["objects"]
-                print(
-                    f"| {kind} | {'stripped' if strip else 'kept'} | {n} | "
-                    f"{r['rss'] / 2**20:.1f} | {r['rss'] // n} | {r['json'] // n} |"
-                )
+        for _ in range(rounds):
+            # Rounds interleave the code versions, so load on the machine hits them alike.
+            for api_version, kind, strip in SCENARIOS:
+                for name, code in codes.items():
+                    r = measure(code, kubeconfig, api_version, kind, strip)
+                    results[name].setdefault((kind, strip), []).append(r)
+        for name, table in results.items():
+            print_table(f"{name}: medians of {rounds} rounds", table)
     finally:
         await cp.stop()
 
@@ -167,4 +205,11 @@ if __name__ == "__main__":
         _, _, config, api_version, kind, strip = sys.argv
         print(json.dumps(asyncio.run(child(config, api_version, kind, strip == "True"))))
     else:
-        asyncio.run(main(int(sys.argv[1]) if len(sys.argv) > 1 else 10_000))
+        parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+        parser.add_argument("count", type=int, nargs="?", default=10_000)
+        parser.add_argument("--rounds", type=int, default=3, help="runs per scenario (median)")
+        parser.add_argument(
+            "--baseline", type=Path, help="also measure the runtime in this checkout's root"
+        )
+        args = parser.parse_args()
+        asyncio.run(main(args.count, args.rounds, args.baseline))

@@ -3,19 +3,27 @@
 The state is loaded by a streaming list (WatchList: a watch with sendInitialEvents, as client-go
 does by default since 1.35): objects arrive one event at a time and are transformed (e.g.
 managedFields stripped) before the next is read, so memory never holds a whole list response,
-and the same stream continues as the watch. A server that refuses it (older versions, or no
-watch cache) gets a paginated list instead, for the rest of this reflector's life.
+and the same stream continues as the watch. When a streaming list fails for any reason (a
+server that does not serve it, a broken or stalled stream), that attempt falls back to a
+paginated list; the next load tries streaming again.
 
-Recovery rules (client-go semantics, plus a stall watchdog):
-- A watch that ends normally (server timeout, EOF) is reopened from the last resourceVersion,
-  without relisting. Bookmarks advance that resourceVersion on quiet resources.
+Recovery rules (client-go's reflector, plus a stall watchdog):
+- An established watch that was healthy (it delivered an event, or lasted MIN_HEALTHY_WATCH)
+  and then ended is reopened at once from the last resourceVersion, without relisting and
+  without a backoff step: a server timeout, an EOF, a cut connection, or a stall (no byte for
+  `watchdog_timeout`, i.e. no event and no bookmark). Bookmarks advance the resourceVersion on
+  quiet resources, so a reopened watch is rarely too old (410).
+- A watch that cannot be established (connection failure, 429) is reopened from the same
+  resourceVersion after a backoff step.
 - 410 Gone (on open, or as an ERROR event) means the resourceVersion is no longer available:
-  relist. A relist first asks for data at least as fresh as the last one seen; if that list is
-  itself Gone, it relists consistently (resourceVersion "").
-- Connection failures, 429s and stalls (no byte for `watchdog_timeout`: no event and no
-  bookmark) reopen the watch from the last resourceVersion after a backoff.
-- Any other failure relists after a backoff: 0.8 s doubling to 30 s with jitter, reset after
-  2 minutes without failures, so an unhealthy server sees a low, bounded request rate.
+  relist after a backoff step. A relist first asks for data at least as fresh as the last one
+  seen; if that list is itself Gone, it relists consistently (resourceVersion "").
+- A watch that ends within MIN_HEALTHY_WATCH without an event (VeryShortWatchError, e.g. a
+  proxy closing every watch) is an error: relist after a backoff step, like client-go, so the
+  cache still follows the server by lists while watches cannot work.
+- A failed list, and any other failure, relists after a backoff step.
+Backoff steps: 0.8 s doubling to 30 s with jitter, reset after 2 minutes without a step, so an
+unhealthy server sees a low, bounded request rate while healthy interruptions cost nothing.
 Objects reach the sink in the order the server produced them.
 """
 
@@ -24,7 +32,8 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -32,16 +41,7 @@ import aiohttp
 import structlog
 
 from controller_runtime.cache.store import intern_keys, object_key
-from controller_runtime.client import (
-    BadRequestError,
-    Client,
-    ForbiddenError,
-    GoneError,
-    InvalidError,
-    MethodNotAllowedError,
-    Object,
-    TooManyRequestsError,
-)
+from controller_runtime.client import Client, GoneError, Object, TooManyRequestsError
 from controller_runtime.client.errors import error_from_status
 
 log = structlog.get_logger("reflector")
@@ -49,6 +49,8 @@ log = structlog.get_logger("reflector")
 PAGE_SIZE = 500
 MIN_WATCH_TIMEOUT = 300.0  # the server closes each watch after [min, 2*min) seconds
 DEFAULT_WATCHDOG = 150.0  # the API server sends bookmarks about once a minute
+MIN_HEALTHY_WATCH = 1.0  # client-go: a shorter watch without events is an error
+INITIAL_EVENTS_END = "k8s.io/initial-events-end"
 
 
 class Sink(Protocol):
@@ -89,27 +91,40 @@ class Backoff:
 class ReflectorStats:
     lists: int = 0  # full loads of the state, by streaming list or paginated list
     watch_lists: int = 0  # of which streaming
-    watches: int = 0
+    watches: int = 0  # plain watches opened (the stream of a streaming list not counted)
     relists_after_gone: int = 0
     watchdog_restarts: int = 0
+    short_watches: int = 0  # VeryShortWatchError: ended within a second, no event
+    backoffs: int = 0  # backoff steps slept
     errors: int = 0
+
+
+class VeryShortWatchError(Exception):
+    """A watch ended within MIN_HEALTHY_WATCH without delivering any event (client-go's name)."""
 
 
 class _Relist(Exception):
     """Internal: the watch cannot continue from the current resourceVersion."""
 
 
-class _WatchListUnsupported(Exception):
-    """Internal: the server does not serve streaming lists for this request."""
+class _RetryWatch(Exception):
+    """Internal: back off, then reopen the watch from the same resourceVersion. The cause is
+    why the watch was not established (connection failure, 429)."""
 
 
-INITIAL_EVENTS_END = "k8s.io/initial-events-end"
-# Failures after which the watch resumes from its resourceVersion (the cache stays valid).
-_INTERRUPTIONS = (
-    aiohttp.ClientConnectionError,
-    aiohttp.ClientPayloadError,
-    TooManyRequestsError,
-)
+# Transport failures: before the response arrived, the watch was not established; after, an
+# established stream was cut (TimeoutError: silent for watchdog_timeout, the watchdog).
+_BROKEN = (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError, TimeoutError)
+
+
+@dataclass
+class _Stream:
+    """One open watch response and what it delivered so far."""
+
+    events: AsyncIterator[dict[str, Any]]
+    exit: AsyncExitStack
+    started: float
+    delivered: int = 0
 
 
 class Reflector:
@@ -129,6 +144,7 @@ class Reflector:
         watchdog_timeout: float = DEFAULT_WATCHDOG,
         backoff: Backoff | None = None,
         use_watch_list: bool = True,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.client, self.api_version, self.kind, self.sink = client, api_version, kind, sink
         self.namespace = namespace
@@ -137,19 +153,36 @@ class Reflector:
         self.page_size = page_size
         self.min_watch_timeout = min_watch_timeout
         self.watchdog_timeout = watchdog_timeout
-        self.backoff = backoff or Backoff()
+        self.backoff = backoff or Backoff(clock=clock)
         self.use_watch_list = use_watch_list
+        self.clock = clock
         self.last_sync_resource_version = ""
         self._rv_unavailable = False
         self.stats = ReflectorStats()
         self._log = log.bind(kind=kind, api_version=api_version, namespace=namespace or "")
 
+    # --- resourceVersions (client-go's relistResourceVersion / rewatchResourceVersion) -----
+
+    def relist_resource_version(self) -> str:
+        """Where a paginated list starts: "0" the first time (any cached state is fine, the
+        watch cache serves it), then at least as fresh as the last seen; "" (a consistent read
+        from etcd) once that is no longer available."""
+        if self._rv_unavailable:
+            return ""
+        return self.last_sync_resource_version or "0"
+
+    def rewatch_resource_version(self) -> str:
+        """Where a watch or a streaming list starts: the last seen resourceVersion ("" before
+        the first load, or once it is no longer available: the most recent state)."""
+        return "" if self._rv_unavailable else self.last_sync_resource_version
+
+    # --- the loop --------------------------------------------------------------------------
+
     async def run(self) -> None:
         """Runs until cancelled."""
         while True:
             try:
-                await self._load_state()
-                await self._watch_until_relist()
+                await self._list_and_watch()
             except asyncio.CancelledError:
                 raise
             except _Relist:
@@ -158,110 +191,175 @@ class Reflector:
             except Exception as exc:
                 self.stats.errors += 1
                 self._log.warning("list/watch failed", error=repr(exc))
-            await asyncio.sleep(self.backoff.next())
+            await self._back_off()
 
-    async def _load_state(self) -> None:
-        if self.use_watch_list:
+    async def _back_off(self) -> None:
+        self.stats.backoffs += 1
+        await asyncio.sleep(self.backoff.next())
+
+    async def _list_and_watch(self) -> None:
+        stream = await self._watch_list() if self.use_watch_list else None
+        if stream is None:
+            await self._list()
+        await self._watch(stream)
+
+    async def _watch(self, stream: _Stream | None) -> None:
+        """Watches from the last resourceVersion until a relist is needed (it raises).
+        `stream` is a streaming list's stream, already past its initial state."""
+        while True:
             try:
-                await self._watch_list()
-                return
-            except _WatchListUnsupported as exc:
-                self.use_watch_list = False
-                self._log.info("streaming list unsupported, using paginated lists", reason=str(exc))
-        await self._list()
+                if stream is None:
+                    self.stats.watches += 1
+                    stream = await self._open(self.rewatch_resource_version(), False)
+                await self._follow(stream)
+            except GoneError as exc:
+                raise _Relist() from exc
+            except _RetryWatch as exc:
+                self.stats.errors += 1
+                self._log.info("watch failed, backing off", error=repr(exc.__cause__))
+                await self._back_off()
+            finally:
+                if stream is not None:
+                    await stream.exit.aclose()
+                    stream = None
 
-    async def _watch_list(self) -> None:
-        """Loads the state by a streaming list, then keeps consuming the same stream as the
-        watch until it ends normally (the caller then re-watches from the last RV)."""
-        rv = "" if self._rv_unavailable else self.last_sync_resource_version
-        initial: dict[str, Object] = {}
-        loaded = False
+    async def _open(self, resource_version: str, initial_events: bool) -> _Stream:
+        """Opens a watch (a streaming list with initial_events). Raises _RetryWatch when it
+        cannot be established for a reason worth a retry."""
+        exit_stack = AsyncExitStack()
+        started = self.clock()
         try:
-            async with self.client.watch(
-                self.api_version,
-                self.kind,
-                self.namespace,
-                resource_version=rv,
-                label_selector=self.label_selector,
-                field_selector=self.field_selector,
-                timeout_seconds=int(self.min_watch_timeout * (1.0 + random.random())),
-                allow_bookmarks=True,
-                send_initial_events=True,
-                read_timeout=self.watchdog_timeout,
-            ) as events:
-                async for event in events:
-                    if loaded:
-                        self._handle(event)
-                    else:
-                        loaded = self._initial_event(event, initial)
-        except (BadRequestError, InvalidError, ForbiddenError, MethodNotAllowedError) as exc:
-            raise _WatchListUnsupported(repr(exc)) from exc
-        except TimeoutError:
-            if not loaded:
-                raise
-            self.stats.watchdog_restarts += 1
-            self._log.warning(
-                "watch delivered nothing, restarting it", silent_for=self.watchdog_timeout
+            events = await exit_stack.enter_async_context(
+                self.client.watch(
+                    self.api_version,
+                    self.kind,
+                    self.namespace,
+                    resource_version=resource_version,
+                    label_selector=self.label_selector,
+                    field_selector=self.field_selector,
+                    timeout_seconds=int(self.min_watch_timeout * (1.0 + random.random())),
+                    allow_bookmarks=True,
+                    send_initial_events=True if initial_events else None,
+                    read_timeout=self.watchdog_timeout,
+                )
             )
-            return
-        except _INTERRUPTIONS as exc:
-            if not loaded:
-                raise
-            # The state is loaded; the stream broke while it served as the watch: resume
-            # from the last resourceVersion like any interrupted watch, without reloading.
-            self.stats.errors += 1
-            self._log.info("watch interrupted, resuming", error=repr(exc))
-            return
-        except GoneError as exc:
-            self._rv_unavailable = True
-            raise _Relist() from exc
-        if not loaded:
-            raise _WatchListUnsupported("stream ended before the initial-events-end bookmark")
+        except (TooManyRequestsError, *_BROKEN) as exc:
+            raise _RetryWatch() from exc
+        return _Stream(events, exit_stack, started)
 
-    def _initial_event(self, event: dict[str, Any], initial: dict[str, Object]) -> bool:
-        """Collects one event of a streaming list; True once the state is complete and loaded."""
-        event_type, obj = event.get("type"), event.get("object") or {}
-        meta = obj.get("metadata") or {}
+    async def _follow(self, stream: _Stream) -> None:
+        """Applies a stream's events until it ends. Returns at once after a healthy watch
+        ended or broke; raises VeryShortWatchError after a watch that could not do anything."""
+        try:
+            async for event in stream.events:
+                self._handle(event)
+                stream.delivered += 1
+        except TooManyRequestsError as exc:  # an ERROR event with code 429
+            raise _RetryWatch() from exc
+        except _BROKEN as exc:
+            self._broken(exc)
+        if stream.delivered == 0 and self.clock() - stream.started < MIN_HEALTHY_WATCH:
+            self.stats.short_watches += 1
+            raise VeryShortWatchError("very short watch: ended within a second without an event")
+
+    def _handle(self, event: dict[str, Any]) -> None:
+        event_type = event.get("type")
+        obj = event.get("object") or {}
         if event_type == "ERROR":
-            error = error_from_status(int(obj.get("code") or 500), obj)
-            if isinstance(error, GoneError):
-                self._rv_unavailable = True
-                raise _Relist()
-            raise _WatchListUnsupported(str(error))
+            raise error_from_status(int(obj.get("code") or 500), obj)
+        rv = (obj.get("metadata") or {}).get("resourceVersion")
         if event_type == "BOOKMARK":
-            if (meta.get("annotations") or {}).get(INITIAL_EVENTS_END) == "true":
-                rv = str(meta.get("resourceVersion", ""))
-                self._rv_unavailable = False
-                self.stats.lists += 1
-                self.stats.watch_lists += 1
-                self.sink.replace(list(initial.values()), rv)
+            if rv:
                 self.last_sync_resource_version = rv
-                return True
-            return False
-        if event_type in ("ADDED", "MODIFIED"):
-            initial[object_key(obj)] = self._prepare(obj)
-        elif event_type == "DELETED":
-            initial.pop(object_key(obj), None)
+            return
+        if event_type not in ("ADDED", "MODIFIED", "DELETED"):
+            self._log.warning("unknown watch event type", type=event_type)
+            return
+        # A deleted object leaves the cache at once: its keys are not worth interning.
+        self.sink.apply(event_type, self._prepare(obj, intern=event_type != "DELETED"))
+        if rv:
+            self.last_sync_resource_version = rv
+
+    def _prepare(self, obj: Object, intern: bool = True) -> Object:
+        obj = self.transform(obj) if self.transform else obj
+        return intern_keys(obj) if intern else obj
+
+    # --- loading the state -----------------------------------------------------------------
+
+    async def _watch_list(self) -> _Stream | None:
+        """Loads the state by a streaming list. Returns its stream, past the initial state, to
+        continue as the watch; None when this attempt failed (the caller lists instead)."""
+        while True:
+            stream: _Stream | None = None
+            reason: object = "stream ended before the initial-events-end bookmark"
+            try:
+                stream = await self._open(self.rewatch_resource_version(), True)
+                if await self._load_initial(stream):
+                    return stream
+            except _RetryWatch as exc:
+                reason = exc.__cause__
+            except Exception as exc:
+                reason = exc
+            except BaseException:
+                await self._close(stream)
+                raise
+            await self._close(stream)
+            if isinstance(reason, GoneError) and not self._rv_unavailable:
+                self._rv_unavailable = True  # too old to stream from: at once from the latest
+                continue
+            self._log.info("streaming list failed, listing instead", reason=repr(reason))
+            return None
+
+    @staticmethod
+    async def _close(stream: _Stream | None) -> None:
+        if stream is not None:
+            await stream.exit.aclose()
+
+    async def _load_initial(self, stream: _Stream) -> bool:
+        """Collects a streaming list's initial state into the sink; False if the stream ended
+        (or broke) before the initial-events-end bookmark."""
+        initial: dict[str, Object] = {}
+        try:
+            async for event in stream.events:
+                stream.delivered += 1
+                event_type, obj = event.get("type"), event.get("object") or {}
+                meta = obj.get("metadata") or {}
+                if event_type == "ERROR":
+                    raise error_from_status(int(obj.get("code") or 500), obj)
+                if event_type == "BOOKMARK":
+                    if (meta.get("annotations") or {}).get(INITIAL_EVENTS_END) == "true":
+                        self._loaded(list(initial.values()), str(meta.get("resourceVersion", "")))
+                        self.stats.watch_lists += 1
+                        return True
+                elif event_type in ("ADDED", "MODIFIED"):
+                    initial[object_key(obj)] = self._prepare(obj)
+                elif event_type == "DELETED":
+                    initial.pop(object_key(obj), None)
+        except _BROKEN as exc:
+            self._broken(exc)
         return False
 
-    def _prepare(self, obj: Object) -> Object:
-        obj = self.transform(obj) if self.transform else obj
-        result: Object = intern_keys(obj)
-        return result
+    def _broken(self, exc: BaseException) -> None:
+        """Notes an established stream that broke (it is restarted at once, without backoff)."""
+        if isinstance(exc, TimeoutError):
+            self.stats.watchdog_restarts += 1
+            self._log.warning("watch silent, restarting it", silent_for=self.watchdog_timeout)
+        else:
+            self._log.info("watch interrupted, restarting it", error=repr(exc))
 
-    async def _list(self) -> None:
-        # First list: "0" (any cached state is fine); relist: at least as fresh as the last
-        # seen; when that is gone: "" (a consistent read from etcd).
-        rv = "" if self._rv_unavailable else self.last_sync_resource_version or "0"
-        try:
-            items, list_rv = await self._list_pages(rv)
-        except GoneError:
-            self._rv_unavailable = True
-            items, list_rv = await self._list_pages("")
+    def _loaded(self, items: list[Object], resource_version: str) -> None:
         self._rv_unavailable = False
         self.stats.lists += 1
-        self.sink.replace([self._prepare(i) for i in items], list_rv)
-        self.last_sync_resource_version = list_rv
+        self.sink.replace(items, resource_version)
+        self.last_sync_resource_version = resource_version
+
+    async def _list(self) -> None:
+        try:
+            items, list_rv = await self._list_pages(self.relist_resource_version())
+        except GoneError:
+            self._rv_unavailable = True
+            items, list_rv = await self._list_pages(self.relist_resource_version())
+        self._loaded([self._prepare(i) for i in items], list_rv)
 
     async def _list_pages(self, rv: str) -> tuple[list[Object], str]:
         # A list at a specific resourceVersion with a limit is served by etcd at exactly that
@@ -281,63 +379,18 @@ class Reflector:
                 continue_token=token,
                 resource_version=None if token else rv,
             )
-            items.extend(page.get("items") or [])
+            items.extend(self._typed_items(page))
             token = (page.get("metadata") or {}).get("continue")
             if not token:
                 return items, str(page["metadata"].get("resourceVersion", ""))
 
-    async def _watch_until_relist(self) -> None:
-        while True:
-            try:
-                await self._watch_once()
-            except (_Relist, GoneError) as exc:
-                raise _Relist() from exc
-            except TimeoutError:
-                self.stats.watchdog_restarts += 1
-                self._log.warning(
-                    "watch delivered nothing, restarting it", silent_for=self.watchdog_timeout
-                )
-                await asyncio.sleep(self.backoff.next())
-            except _INTERRUPTIONS as exc:
-                # The server is unreachable or shedding load: keep the cache, retry the
-                # watch from where it was (client-go does the same for connection refused).
-                self.stats.errors += 1
-                self._log.info("watch interrupted, retrying", error=repr(exc))
-                await asyncio.sleep(self.backoff.next())
-
-    async def _watch_once(self) -> None:
-        timeout = int(self.min_watch_timeout * (1.0 + random.random()))
-        self.stats.watches += 1
-        async with self.client.watch(
-            self.api_version,
-            self.kind,
-            self.namespace,
-            resource_version=self.last_sync_resource_version,
-            label_selector=self.label_selector,
-            field_selector=self.field_selector,
-            timeout_seconds=timeout,
-            allow_bookmarks=True,
-            read_timeout=self.watchdog_timeout,
-        ) as events:
-            async for event in events:
-                self._handle(event)
-
-    def _handle(self, event: dict[str, Any]) -> None:
-        event_type = event.get("type")
-        obj = event.get("object") or {}
-        if event_type == "ERROR":
-            error = error_from_status(int(obj.get("code") or 500), obj)
-            if isinstance(error, GoneError):
-                raise _Relist()
-            raise error
-        rv = (obj.get("metadata") or {}).get("resourceVersion")
-        if event_type == "BOOKMARK":
-            if rv:
-                self.last_sync_resource_version = rv
-            return
-        if event_type not in ("ADDED", "MODIFIED", "DELETED"):
-            self._log.warning("unknown watch event type", type=event_type)
-            return
-        self.sink.apply(event_type, self._prepare(obj))
-        if rv:
-            self.last_sync_resource_version = rv
+    def _typed_items(self, page: Object) -> list[Object]:
+        """A list's items with apiVersion and kind: the server omits them on items of a plain
+        list (ConfigMapList -> ConfigMap); like client-go's unstructured list decoding, an item
+        that has neither gets the list's."""
+        api_version = page.get("apiVersion") or self.api_version
+        list_kind = page.get("kind") or ""
+        kind = list_kind.removesuffix("List") if list_kind.endswith("List") else self.kind
+        items: list[Object] = page.get("items") or []
+        typed = {"apiVersion": api_version, "kind": kind}
+        return [i if i.get("apiVersion") or i.get("kind") else {**typed, **i} for i in items]

@@ -74,6 +74,17 @@ class ControlPlaneOptions:
     log_dir: Path | None = None
     """Where component logs go; default a fresh temporary directory."""
     apiserver_args: list[str] = field(default_factory=list)
+    """Extra kube-apiserver flags, after the defaults (a repeated flag overrides them)."""
+    apiserver_feature_gates: dict[str, bool] = field(default_factory=dict)
+    """kube-apiserver feature gates, e.g. {"WatchList": False} for a server that does not
+    serve streaming lists, like older or managed clusters. Also applies to extra API servers."""
+
+    def apiserver_flags(self) -> list[str]:
+        """The extra kube-apiserver flags these options add: feature gates, then apiserver_args."""
+        gates = ",".join(
+            f"{name}={str(on).lower()}" for name, on in sorted(self.apiserver_feature_gates.items())
+        )
+        return ([f"--feature-gates={gates}"] if gates else []) + list(self.apiserver_args)
 
 
 class ControlPlane:
@@ -117,7 +128,7 @@ class ControlPlane:
                 self.pki,
                 self.ports,
                 self._work_dir / "apiserver-certs",
-                self.options.apiserver_args,
+                self.options.apiserver_flags(),
             ),
         )
         self._readiness[APISERVER] = self._apiserver_ready
@@ -258,7 +269,7 @@ class ControlPlane:
         ports = dataclasses.replace(self.ports, apiserver=port)
         rest = AdminRest(f"https://127.0.0.1:{port}", self.pki)
         self._extra_rest.append(rest)
-        args = [*self.options.apiserver_args, *extra_args]
+        args = [*self.options.apiserver_flags(), *extra_args]
         argv = components.apiserver_argv(
             self.assets.kube_apiserver, self.pki, ports, self._work_dir / f"{name}-certs", args
         )

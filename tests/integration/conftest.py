@@ -3,6 +3,11 @@
 The control plane is the full one (etcd, kube-apiserver, kube-controller-manager,
 kube-scheduler, kwok with fake Ready nodes). When a test fails, the component logs are kept and
 their tails are attached to the failure report.
+
+The suites in WITHOUT_WATCH_LIST_SUITES run twice: against that control plane, and against a
+second one whose API server does not serve streaming lists (WatchList off, as on older or
+managed clusters), so the informer's paginated-list path stays covered. `kube`, `api_client`
+and `namespace` follow the test's `cluster`.
 """
 
 from __future__ import annotations
@@ -23,6 +28,11 @@ from controller_runtime.envtest import ASSETS_ENV, ControlPlane, ControlPlaneOpt
 
 REPO = Path(__file__).resolve().parents[2]
 _failures: list[str] = []
+WITHOUT_WATCH_LIST_SUITES = (
+    "tests/integration/cache/",
+    "tests/integration/client/test_controllerutil.py",
+)
+CLUSTERS = {"watch-list": "control_plane", "no-watch-list": "control_plane_without_watch_list"}
 
 
 def _assets_dir() -> Path:
@@ -57,9 +67,48 @@ async def control_plane(envtest_assets: Path) -> AsyncIterator[ControlPlane]:
             print(f"\ncontrol plane logs kept in {cp.log_dir}")
 
 
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def control_plane_without_watch_list(envtest_assets: Path) -> AsyncIterator[ControlPlane]:
+    """A second full control plane whose API server refuses streaming lists (started on first
+    use). The test CRDs are installed at start, so tests that request widget_crd (which
+    installs them on `control_plane`) run unchanged on it."""
+    cp = ControlPlane(
+        ControlPlaneOptions(
+            assets_dir=envtest_assets,
+            full=True,
+            fake_nodes=0,
+            apiserver_feature_gates={"WatchList": False},
+        )
+    )
+    await cp.start()
+    try:
+        await cp.install_crds([REPO / "tests/integration/testdata/crds"])
+        yield cp
+    finally:
+        keep = bool(_failures)
+        await cp.stop(keep_logs=keep)
+        if keep:
+            print(f"\ncontrol plane (WatchList off) logs kept in {cp.log_dir}")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    path = metafunc.definition.path.relative_to(REPO).as_posix()
+    if "cluster" in metafunc.fixturenames and path.startswith(WITHOUT_WATCH_LIST_SUITES):
+        metafunc.parametrize("cluster", list(CLUSTERS), indirect=True)
+
+
+@pytest.fixture
+def cluster(request: pytest.FixtureRequest) -> ControlPlane:
+    """The control plane behind `kube`, `api_client` and `namespace`: `control_plane`, or for
+    WITHOUT_WATCH_LIST_SUITES each of CLUSTERS in turn."""
+    name = CLUSTERS[getattr(request, "param", "watch-list")]
+    plane: ControlPlane = request.getfixturevalue(name)
+    return plane
+
+
 @pytest_asyncio.fixture(loop_scope="session")
-async def api_client(control_plane: ControlPlane) -> AsyncIterator[client.ApiClient]:
-    api = await control_plane.new_api_client()
+async def api_client(cluster: ControlPlane) -> AsyncIterator[client.ApiClient]:
+    api = await cluster.new_api_client()
     try:
         yield api
     finally:
@@ -73,11 +122,9 @@ def metrics_registry() -> CollectorRegistry:
 
 
 @pytest_asyncio.fixture(loop_scope="session")
-async def kube(
-    control_plane: ControlPlane, metrics_registry: CollectorRegistry
-) -> AsyncIterator[Client]:
+async def kube(cluster: ControlPlane, metrics_registry: CollectorRegistry) -> AsyncIterator[Client]:
     """The runtime's own client, as cluster admin."""
-    rest = RestClient(await load_config(control_plane.kubeconfig), registry=metrics_registry)
+    rest = RestClient(await load_config(cluster.kubeconfig), registry=metrics_registry)
     try:
         yield Client(rest, field_owner="integration-tests")
     finally:
@@ -108,7 +155,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report = yield
     if report.failed:
         _failures.append(item.nodeid)
-        cp = getattr(item, "funcargs", {}).get("control_plane")
+        funcargs = getattr(item, "funcargs", {})
+        cp = funcargs.get("cluster") or funcargs.get("control_plane")
         if isinstance(cp, ControlPlane):
             report.sections.append(("control plane", cp.describe()))
     return report

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import pytest
@@ -104,9 +105,9 @@ async def test_observes_1000_objects_in_order(kube: Client, namespace: str) -> N
     try:
         assert rec.initial_adds == 5
         names = [f"cm-{i:04d}" for i in range(1000)]
-        await bounded(lambda n=n: kube.create(cm(n, namespace)) for n in names)
-        await bounded(lambda n=n: kube.patch(cm(n, namespace), {"data": {"v": "1"}}) for n in names)
-        await bounded(lambda n=n: kube.delete(cm(n, namespace)) for n in names[::2])
+        await bounded(partial(kube.create, cm(n, namespace)) for n in names)
+        await bounded(partial(kube.patch, cm(n, namespace), {"data": {"v": "1"}}) for n in names)
+        await bounded(partial(kube.delete, cm(n, namespace)) for n in names[::2])
 
         await eventually(lambda: len(rec.of("delete")), lambda n: n == 500, timeout=90)
         await converge(informer, kube, namespace)

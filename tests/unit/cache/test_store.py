@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+import json
+import sys
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from controller_runtime.cache import NAMESPACE_INDEX, Store, copy_object, object_key
-from controller_runtime.cache.store import IndexConflictError
+from controller_runtime.cache.store import IndexConflictError, intern_keys
 
 
 def obj(name: str, ns: str | None = "default", **lbl: str) -> dict[str, Any]:
@@ -69,3 +72,31 @@ def test_copy_object_is_deep() -> None:
     copied["a"][0]["b"] = 2
     copied["c"]["d"] = "f"
     assert original == {"a": [{"b": 1}], "c": {"d": "e"}}
+
+
+def keys_of(value: Any) -> Iterator[str]:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield key
+            yield from keys_of(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from keys_of(item)
+
+
+def test_intern_keys_returns_the_same_json_with_shared_key_strings() -> None:
+    text = json.dumps(
+        {
+            "metadata": {"name": "a", "labels": {"app": "x"}},
+            "spec": {"ports": [{"containerPort": 80}, [{"nested": [1, None, "s"]}], 2.5, True]},
+        }
+    )
+    original, decoded = json.loads(text), json.loads(text)
+    interned = intern_keys(decoded)
+    assert interned == original
+    assert decoded == original  # the input is left as it was
+    # Keys decoded from another document are the very same string objects.
+    assert all(key is sys.intern(key) for key in keys_of(interned))
+    other = intern_keys(json.loads(text))
+    assert other["spec"]["ports"][0].keys() == interned["spec"]["ports"][0].keys()
+    assert next(iter(other["spec"])) is next(iter(interned["spec"]))
