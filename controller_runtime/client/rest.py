@@ -16,15 +16,17 @@ import ssl
 import weakref
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 import aiohttp
-from kubernetes_asyncio import client as k8s_client
 from prometheus_client import CollectorRegistry, Counter
 
 from controller_runtime.client.errors import ApiError, error_from_text
 from controller_runtime.metrics import REGISTRY
+
+if TYPE_CHECKING:
+    from kubernetes_asyncio.client.configuration import Configuration
 
 JSON = "application/json"
 MAX_RETRIES = 5
@@ -48,7 +50,7 @@ def requests_counter(registry: CollectorRegistry) -> Counter:
     return _metrics[registry]
 
 
-def _ssl_context(cfg: k8s_client.Configuration) -> ssl.SSLContext:
+def _ssl_context(cfg: Configuration) -> ssl.SSLContext:
     ctx = ssl.create_default_context(cafile=cfg.ssl_ca_cert)
     if cfg.cert_file:
         ctx.load_cert_chain(cfg.cert_file, keyfile=cfg.key_file)
@@ -75,7 +77,7 @@ class RestClient:
 
     def __init__(
         self,
-        configuration: k8s_client.Configuration,
+        configuration: Configuration,
         *,
         user_agent: str = "sei-controller",
         timeout: float = DEFAULT_TIMEOUT,
