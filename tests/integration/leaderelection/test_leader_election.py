@@ -197,6 +197,7 @@ async def test_release_on_cancel_hands_over_before_the_lease_expires(election: E
     # on_started_leading runs as a task, one loop step after leadership is taken.
     b_started = await eventually(lambda: b.started_at, timeout=5)
     assert a.stopped_at is not None
+    assert b_started is not None
     # Taken from the release: waiting for expiry would take at least a lease duration after
     # a's last renewal, at most one jittered retry period before the stop.
     assert b_started - a.stopped_at < LEASE - RETRY * 1.2
@@ -247,6 +248,7 @@ async def test_leadership_is_lost_when_the_api_server_is_cut_off(
         # on_started_leading runs as a task, one loop step after leadership is taken.
         b_started = await eventually(lambda: b.started_at, timeout=5)
         assert a.stopped_at is not None
+        assert b_started is not None
         assert a.stopped_at <= b_started  # never two leaders at once
     finally:
         await proxy.stop()
