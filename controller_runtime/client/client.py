@@ -86,6 +86,19 @@ def merge_from(original: Object, modified: Object, optimistic_lock: bool = False
     return patch
 
 
+def _delete_options(
+    propagation_policy: PropagationPolicy | None, grace_period_seconds: int | None, dry_run: bool
+) -> Object:
+    options: Object = {"kind": "DeleteOptions", "apiVersion": "v1"}
+    if propagation_policy is not None:
+        options["propagationPolicy"] = propagation_policy.value
+    if grace_period_seconds is not None:
+        options["gracePeriodSeconds"] = grace_period_seconds
+    if dry_run:
+        options["dryRun"] = ["All"]
+    return options
+
+
 class Client:
     """Direct (uncached) access to the API server."""
 
@@ -269,9 +282,7 @@ class Client:
     ) -> Object | None:
         """Deletes the object obj identifies; returns the server's answer (the object while
         finalizers or foreground deletion keep it, else a Status)."""
-        options: Object = {"kind": "DeleteOptions", "apiVersion": "v1"}
-        if propagation_policy is not None:
-            options["propagationPolicy"] = propagation_policy.value
+        options = _delete_options(propagation_policy, grace_period_seconds, dry_run)
         if preconditions is not None:
             options["preconditions"] = {
                 k: v
@@ -281,12 +292,34 @@ class Client:
                 )
                 if v is not None
             }
-        if grace_period_seconds is not None:
-            options["gracePeriodSeconds"] = grace_period_seconds
-        if dry_run:
-            options["dryRun"] = ["All"]
         result: Object | None = await self.rest.request(
             "DELETE", await self._target(obj), body=options
+        )
+        return result
+
+    async def delete_all_of(
+        self,
+        api_version: str,
+        kind: str,
+        namespace: str | None = None,
+        *,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+        propagation_policy: PropagationPolicy | None = None,
+        grace_period_seconds: int | None = None,
+        dry_run: bool = False,
+    ) -> Object:
+        """Deletes every object of the kind (in namespace, if given) that the selectors match,
+        in one request (the deletecollection verb; controller-runtime's DeleteAllOf). Without
+        selectors that is all of them. Returns the server's answer: a list of the objects as
+        deleted (those kept by finalizers show their deletionTimestamp)."""
+        info = await self.resource(api_version, kind)
+        params: Params = {"labelSelector": label_selector, "fieldSelector": field_selector}
+        result: Object = await self.rest.request(
+            "DELETE",
+            info.path(namespace),
+            params=params,
+            body=_delete_options(propagation_policy, grace_period_seconds, dry_run),
         )
         return result
 

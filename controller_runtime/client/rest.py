@@ -12,19 +12,24 @@ from __future__ import annotations
 
 import asyncio
 import json
+import platform
 import ssl
+import sys
 import weakref
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 import aiohttp
-from kubernetes_asyncio import client as k8s_client
 from prometheus_client import CollectorRegistry, Counter
 
 from controller_runtime.client.errors import ApiError, error_from_text
 from controller_runtime.metrics import REGISTRY
+
+if TYPE_CHECKING:
+    from kubernetes_asyncio.client.configuration import Configuration
 
 JSON = "application/json"
 MAX_RETRIES = 5
@@ -48,7 +53,15 @@ def requests_counter(registry: CollectorRegistry) -> Counter:
     return _metrics[registry]
 
 
-def _ssl_context(cfg: k8s_client.Configuration) -> ssl.SSLContext:
+def default_user_agent() -> str:
+    """client-go's shape, "<command> (<os>/<arch>) <library>", naming the running program and
+    no particular operator; an operator passes its own (e.g. "<name>/<version>")."""
+    argv0 = sys.argv[0] if sys.argv else ""
+    command = Path(argv0).name if argv0 not in ("", "-c", "-m") else "python"
+    return f"{command} ({sys.platform}/{platform.machine()}) controller-runtime-python"
+
+
+def _ssl_context(cfg: Configuration) -> ssl.SSLContext:
     ctx = ssl.create_default_context(cafile=cfg.ssl_ca_cert)
     if cfg.cert_file:
         ctx.load_cert_chain(cfg.cert_file, keyfile=cfg.key_file)
@@ -75,16 +88,16 @@ class RestClient:
 
     def __init__(
         self,
-        configuration: k8s_client.Configuration,
+        configuration: Configuration,
         *,
-        user_agent: str = "sei-controller",
+        user_agent: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         registry: CollectorRegistry = REGISTRY,
     ) -> None:
         self.configuration = configuration
         self.host = str(configuration.host or "").rstrip("/")
         self.host_label = urlparse(self.host).netloc
-        self.user_agent = user_agent
+        self.user_agent = user_agent or default_user_agent()
         self.timeout = timeout
         self._requests = requests_counter(registry)
         self._session: aiohttp.ClientSession | None = None
@@ -128,11 +141,41 @@ class RestClient:
         timeout: float | None = None,
     ) -> Any:
         """Sends one request; returns the decoded JSON body, or raises a typed ApiError."""
+        raw = await self._send(method, path, params, body, content_type, JSON, timeout)
+        return json.loads(raw) if raw else None
+
+    async def request_raw(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Params | None = None,
+        body: Any = None,
+        content_type: str = JSON,
+        accept: str = "*/*",
+        timeout: float | None = None,
+    ) -> bytes:
+        """Like request, but returns the body undecoded, for endpoints that do not answer
+        JSON or whose answer the caller parses itself (client-go's DoRaw): `/metrics` text,
+        `/version`, `/openapi/v3/...` documents, logs, protobuf with a matching `accept`.
+        Errors are still typed ApiErrors."""
+        return await self._send(method, path, params, body, content_type, accept, timeout)
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        params: Params | None,
+        body: Any,
+        content_type: str,
+        accept: str,
+        timeout: float | None,
+    ) -> bytes:
         data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body))
         query = _query(params)
         client_timeout = aiohttp.ClientTimeout(total=timeout or self.timeout)
         for attempt in range(MAX_RETRIES + 1):
-            headers = await self._headers(content_type if data is not None else None)
+            headers = await self._headers(content_type if data is not None else None, accept)
             try:
                 async with self._http().request(
                     method,
@@ -142,11 +185,11 @@ class RestClient:
                     headers=headers,
                     timeout=client_timeout,
                 ) as resp:
-                    text = await resp.text()
+                    raw = await resp.read()
                     self._count(resp.status, method)
                     if resp.status < 300:
-                        return json.loads(text) if text else None
-                    error = error_from_text(resp.status, text)
+                        return raw
+                    error = error_from_text(resp.status, raw.decode("utf-8", "replace"))
                     wait = self._retry_wait(resp, error, attempt)
             except (aiohttp.ClientError, TimeoutError):
                 self._count("<error>", method)

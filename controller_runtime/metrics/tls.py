@@ -26,10 +26,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import structlog
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from prometheus_client import CollectorRegistry, Counter
 
 log = structlog.get_logger("metrics.tls")
@@ -45,6 +41,13 @@ def self_signed_certificate(
     host: str = "localhost", ips: Sequence[str] = ("127.0.0.1", "::1")
 ) -> tuple[bytes, bytes]:
     """(certificate PEM, key PEM) of a fresh self-signed EC P-256 serving certificate."""
+    # Imported here: cryptography costs about 9 MiB of RSS, and only a secure server without
+    # a certificate on disk needs it.
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)])
     now = datetime.datetime.now(datetime.UTC)

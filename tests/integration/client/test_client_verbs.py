@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 import pytest
@@ -251,3 +252,52 @@ async def test_request_metrics(
     assert (
         sample("rest_client_requests_total", {"code": "201", "method": "POST", "host": host}) == 1
     )
+
+
+async def configmap_names(kube: Client, namespace: str) -> set[str]:
+    return {i["metadata"]["name"] for i in (await kube.list("v1", "ConfigMap", namespace))["items"]}
+
+
+async def labelled(kube: Client, namespace: str, **names_to_tier: str) -> None:
+    for name, tier in names_to_tier.items():
+        cm = configmap(name, namespace)
+        cm["metadata"]["labels"]["tier"] = tier
+        await kube.create(cm)
+
+
+async def test_delete_all_of_deletes_what_the_selector_matches(
+    kube: Client, namespace: str
+) -> None:
+    await labelled(kube, namespace, a="cache", b="cache", c="db")
+    before = await configmap_names(kube, namespace)
+    answer = await kube.delete_all_of("v1", "ConfigMap", namespace, label_selector="tier=cache")
+    assert answer["kind"] == "ConfigMapList"
+    assert {i["metadata"]["name"] for i in answer["items"]} == {"a", "b"}
+    assert await configmap_names(kube, namespace) == before - {"a", "b"}
+
+
+async def test_delete_all_of_in_dry_run_deletes_nothing(kube: Client, namespace: str) -> None:
+    await labelled(kube, namespace, a="cache")
+    before = await configmap_names(kube, namespace)
+    answer = await kube.delete_all_of(
+        "v1", "ConfigMap", namespace, label_selector="tier=cache", dry_run=True
+    )
+    assert [i["metadata"]["name"] for i in answer["items"]] == ["a"]
+    assert await configmap_names(kube, namespace) == before
+
+
+async def test_raw_read_of_the_metrics_text(kube: Client) -> None:
+    metrics = await kube.rest.request_raw("GET", "/metrics", accept="text/plain")
+    assert "# TYPE apiserver_request_total counter" in metrics.decode()
+
+
+async def test_raw_read_returns_protobuf_as_sent(kube: Client) -> None:
+    proto = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"
+    openapi = await kube.rest.request_raw("GET", "/openapi/v2", accept=proto)
+    assert not openapi.startswith(b"{")
+    assert b"io.k8s.api.core.v1.ConfigMap" in openapi
+
+
+async def test_raw_read_of_the_version(kube: Client) -> None:
+    version = json.loads(await kube.rest.request_raw("GET", "/version"))
+    assert version["gitVersion"].startswith("v1.34.")

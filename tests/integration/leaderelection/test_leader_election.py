@@ -176,14 +176,14 @@ async def test_takeover_after_the_leader_stops_renewing_waits_a_lease_duration(
     spec = (await election.lease_object())["spec"]
     waited = (parse(spec["acquireTime"]) - last_renew).total_seconds()
     print(f"\ntakeover without release: {takeover:.2f}s after stop, {waited:.2f}s after renewal")
-    # b waited a full lease duration, on its own clock, after a's last renewal it saw.
-    assert waited >= LEASE
-    assert takeover <= LEASE + RETRY * 2.2 + 1.0
+    # b waited a full lease duration, on its own clock, after a's last renewal it saw, and
+    # took over on that expiry, not a later one (a protocol bound, not a speed).
+    assert LEASE <= waited < 2 * LEASE
     assert (spec["holderIdentity"], spec["leaseTransitions"]) == ("b", 1)
     assert b.gauge() == 1.0
 
 
-async def test_release_on_cancel_hands_over_within_a_retry_period(election: Election) -> None:
+async def test_release_on_cancel_hands_over_before_the_lease_expires(election: Election) -> None:
     a = election.start("a", release_on_cancel=True)
     await eventually(a.elector.is_leader, timeout=10)
     b = election.start("b")
@@ -194,7 +194,13 @@ async def test_release_on_cancel_hands_over_within_a_retry_period(election: Elec
     await eventually(b.elector.is_leader, timeout=10, interval=0.02)
     takeover = time.monotonic() - released
     print(f"\ntakeover after release: {takeover:.2f}s")
-    assert takeover < RETRY * 2.2 + 0.5  # far below the 2 s lease duration
+    # on_started_leading runs as a task, one loop step after leadership is taken.
+    b_started = await eventually(lambda: b.started_at, timeout=5)
+    assert a.stopped_at is not None
+    assert b_started is not None
+    # Taken from the release: waiting for expiry would take at least a lease duration after
+    # a's last renewal, at most one jittered retry period before the stop.
+    assert b_started - a.stopped_at < LEASE - RETRY * 1.2
     spec = (await election.lease_object())["spec"]
     assert (spec["holderIdentity"], spec["leaseTransitions"]) == ("b", 1)
 
@@ -228,11 +234,13 @@ async def test_leadership_is_lost_when_the_api_server_is_cut_off(
         proxy.cut()
         cut = time.monotonic()
         assert a.task is not None
-        await asyncio.wait_for(asyncio.shield(a.task), timeout=RENEW + RETRY + 2)
+        # The timeout only guards against a leader that never gives up; how soon it gives up
+        # is bounded below here and above by the no-two-leaders check at the end.
+        await asyncio.wait_for(asyncio.shield(a.task), timeout=60)
         lost = time.monotonic() - cut
         print(f"\nleadership lost {lost:.2f}s after the cut")
         assert a.task.exception() is None  # run() returns when leadership is lost
-        assert RENEW - 0.1 <= lost <= RENEW + RETRY + 1.0
+        assert lost >= RENEW - 0.1
         assert a.calls == ["started", "stopped"]
         assert (a.elector.is_leader(), a.gauge()) == (False, 0.0)
 
@@ -240,6 +248,7 @@ async def test_leadership_is_lost_when_the_api_server_is_cut_off(
         # on_started_leading runs as a task, one loop step after leadership is taken.
         b_started = await eventually(lambda: b.started_at, timeout=5)
         assert a.stopped_at is not None
+        assert b_started is not None
         assert a.stopped_at <= b_started  # never two leaders at once
     finally:
         await proxy.stop()

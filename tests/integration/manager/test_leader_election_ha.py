@@ -132,8 +132,11 @@ async def test_one_leader_and_failover(replicas: Replicas, kube: Client, namespa
         f"\nhandover after SIGKILL: {kill_handover:.2f}s, after SIGTERM: {graceful_handover:.2f}s"
     )
     assert len({first, second, third}) == 3
-    assert kill_handover <= LEASE_DURATION + RETRY_PERIOD
-    assert graceful_handover < 3.0
+    # Protocol bounds, not speed: nobody takes over before the dead leader's lease expires
+    # (it renewed at most one jittered retry period before the kill), and someone does on
+    # that expiry rather than a later one; a released Lease is taken long before it expires.
+    assert LEASE_DURATION - RETRY_PERIOD * 1.2 <= kill_handover < 2 * LEASE_DURATION
+    assert graceful_handover < LEASE_DURATION / 2
 
     # Every ConfigMap is mirrored, each Secret written by whoever led at that moment.
     async def writers() -> list[tuple[float, str]]:

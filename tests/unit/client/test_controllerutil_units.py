@@ -1,12 +1,16 @@
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import pytest
 
+from controller_runtime.client import NotFoundError, PatchType
 from controller_runtime.controller.controllerutil import (
     AlreadyOwnedError,
+    OperationResult,
     contains_finalizer,
+    create_or_update,
     get_controller_of,
     has_owner_reference,
     remove_finalizer,
@@ -77,3 +81,63 @@ def test_finalizers() -> None:
     assert remove_finalizer(obj, "a")
     assert obj["metadata"]["finalizers"] == ["b"]
     assert not remove_finalizer(obj, "a")
+
+
+class Store:
+    """A writer over a dict, returning fresh copies as both real clients do."""
+
+    def __init__(self) -> None:
+        self.objects: dict[str, dict[str, Any]] = {}
+        self.writes: list[str] = []
+
+    async def get(
+        self, api_version: str, kind: str, name: str, namespace: str | None = None
+    ) -> dict[str, Any]:
+        if name not in self.objects:
+            raise NotFoundError(404, "NotFound", f'{kind} "{name}" not found')
+        return copy.deepcopy(self.objects[name])
+
+    async def create(self, obj: dict[str, Any]) -> dict[str, Any]:
+        self.writes.append("create")
+        self.objects[obj["metadata"]["name"]] = copy.deepcopy(obj)
+        return copy.deepcopy(obj)
+
+    async def update(self, obj: dict[str, Any]) -> dict[str, Any]:
+        self.writes.append("update")
+        self.objects[obj["metadata"]["name"]] = copy.deepcopy(obj)
+        return copy.deepcopy(obj)
+
+    async def patch(
+        self, obj: dict[str, Any], patch: Any, patch_type: PatchType = PatchType.MERGE
+    ) -> dict[str, Any]:
+        raise NotImplementedError
+
+
+def label(value: str) -> Any:
+    def mutate(obj: dict[str, Any]) -> None:
+        obj["metadata"].setdefault("labels", {})["app"] = value
+
+    return mutate
+
+
+async def test_create_or_update_leaves_the_callers_object_untouched() -> None:
+    store, template = Store(), child()
+    await create_or_update(store, template, label("a"))
+    await create_or_update(store, template, label("b"))
+    assert template == child()
+    assert store.objects["c"]["metadata"]["labels"] == {"app": "b"}
+
+
+async def test_create_or_update_writes_nothing_when_mutate_changes_nothing() -> None:
+    store = Store()
+    created, _ = await create_or_update(store, child(), label("a"))
+    result, op = await create_or_update(store, child(), label("a"))
+    assert (op, store.writes, result) == (OperationResult.UNCHANGED, ["create"], created)
+
+
+async def test_create_or_update_sends_the_mutated_object() -> None:
+    store = Store()
+    await create_or_update(store, child(), label("a"))
+    result, op = await create_or_update(store, child(), label("b"))
+    assert (op, store.writes) == (OperationResult.UPDATED, ["create", "update"])
+    assert result["metadata"]["labels"] == {"app": "b"}

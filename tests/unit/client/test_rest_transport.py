@@ -13,6 +13,7 @@ from kubernetes_asyncio.client import Configuration
 from prometheus_client import CollectorRegistry
 
 from controller_runtime.client import NotFoundError, RestClient
+from controller_runtime.client.rest import default_user_agent
 
 BIG = "x" * 300_000  # an event far larger than one read chunk
 STOP = web.AppKey("stop", asyncio.Event)
@@ -32,6 +33,18 @@ async def watch_handler(request: web.Request) -> web.StreamResponse:
     if request.query.get("hang"):
         await request.app[STOP].wait()  # silent until the server shuts down
     return resp
+
+
+BINARY = bytes(range(256))  # not UTF-8, not JSON
+
+
+async def binary(request: web.Request) -> web.Response:
+    return web.Response(body=BINARY, content_type="application/octet-stream")
+
+
+async def headers(request: web.Request) -> web.Response:
+    """Answers the request's User-Agent and Accept headers, one a line, as text."""
+    return web.Response(text=f"{request.headers['User-Agent']}\n{request.headers['Accept']}")
 
 
 class Flaky:
@@ -62,6 +75,8 @@ async def server() -> AsyncIterator[tuple[str, Flaky]]:
     app.router.add_get("/watch", watch_handler)
     app.router.add_get("/flaky", flaky.handler)
     app.router.add_get("/missing", missing)
+    app.router.add_get("/binary", binary)
+    app.router.add_get("/headers", headers)
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -118,3 +133,46 @@ async def test_retry_after_is_honoured_and_counted(server: tuple[str, Flaky]) ->
     assert registry.get_sample_value("rest_client_requests_total", {"code": "429", **labels}) == 2
     assert registry.get_sample_value("rest_client_requests_total", {"code": "200", **labels}) == 1
     assert registry.get_sample_value("rest_client_requests_total", {"code": "404", **labels}) == 1
+
+
+async def test_request_raw_returns_the_body_as_sent(server: tuple[str, Flaky]) -> None:
+    rest = client(server[0], CollectorRegistry())
+    try:
+        assert await rest.request_raw("GET", "/binary") == BINARY
+    finally:
+        await rest.close()
+
+
+async def test_request_raw_errors_are_typed(server: tuple[str, Flaky]) -> None:
+    rest = client(server[0], CollectorRegistry())
+    try:
+        with pytest.raises(NotFoundError, match="gone"):
+            await rest.request_raw("GET", "/missing")
+    finally:
+        await rest.close()
+
+
+async def sent_headers(rest: RestClient, accept: str = "*/*") -> list[str]:
+    try:
+        return (await rest.request_raw("GET", "/headers", accept=accept)).decode().split("\n")
+    finally:
+        await rest.close()
+
+
+async def test_request_raw_sends_the_accept_it_is_given(server: tuple[str, Flaky]) -> None:
+    rest = client(server[0], CollectorRegistry())
+    assert (await sent_headers(rest, accept="text/plain"))[1] == "text/plain"
+
+
+async def test_the_default_user_agent_names_no_operator(server: tuple[str, Flaky]) -> None:
+    agent = (await sent_headers(client(server[0], CollectorRegistry())))[0]
+    assert agent == default_user_agent()
+    assert agent.endswith(" controller-runtime-python")
+    assert "sei" not in agent.lower()
+
+
+async def test_requests_carry_the_user_agent_given(server: tuple[str, Flaky]) -> None:
+    cfg = Configuration()
+    cfg.host = server[0]
+    rest = RestClient(cfg, user_agent="my-operator/1.2", registry=CollectorRegistry())
+    assert (await sent_headers(rest))[0] == "my-operator/1.2"

@@ -175,11 +175,25 @@ async def test_bind_conflict_surfaces_from_start(server: MetricsServer) -> None:
         _ = other.port
 
 
+class CountingRegistry(CollectorRegistry):
+    """Counts registration attempts, including those refused as duplicates."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.attempts = 0
+
+    def register(self, collector: Collector) -> None:
+        self.attempts += 1
+        super().register(collector)
+
+
 def test_process_collectors_register_once_per_registry() -> None:
-    registry = CollectorRegistry()
+    registry = CountingRegistry()
     register_process_collectors(registry)
+    assert registry.attempts == 3  # process, platform, GC
     register_process_collectors(registry)
-    MetricsServer(":0", registry)
+    MetricsServer(":0", registry)  # a server registers them on the registry it serves
+    assert registry.attempts == 3  # later calls do not even try again
     assert registry.get_sample_value("process_cpu_seconds_total") is not None
     assert registry.get_sample_value("python_gc_objects_collected_total", {"generation": "0"})
 

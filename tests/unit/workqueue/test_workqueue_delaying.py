@@ -1,4 +1,5 @@
-"""Delaying queue (A.3) and rate-limiting queue (A.4), on a fake clock."""
+"""Delaying queue and rate-limiting queue (client-go's delaying_queue.go and
+rate_limiting_queue.go), on a fake clock."""
 
 from __future__ import annotations
 
@@ -165,7 +166,7 @@ async def test_real_clock_delays_use_the_event_loop() -> None:
     queue.shut_down()
 
 
-# --- rate-limiting queue (A.4) ---------------------------------------------------
+# --- rate-limiting queue ---------------------------------------------------------
 
 
 @pytest.fixture

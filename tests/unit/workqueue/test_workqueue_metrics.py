@@ -1,4 +1,4 @@
-"""Workqueue metrics (A.7), asserted by scraping a registry."""
+"""Workqueue metrics (client-go's workqueue_* names), asserted by scraping a registry."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Priority queue (A.6): ordering, de-duplication, locking, delays, shutdown."""
+"""Priority queue (controller-runtime's priorityqueue): ordering, de-duplication, locking,
+delays, shutdown."""
 
 from __future__ import annotations
 

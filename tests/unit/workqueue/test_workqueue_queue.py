@@ -1,5 +1,5 @@
-"""Queue state machine: the rows of the A.2 table (add, get, done, shut_down,
-shut_down_with_drain, len) plus the fair / stingy / wake-up guarantees."""
+"""Queue state machine: client-go's queue.go semantics of add, get, done, shut_down,
+shut_down_with_drain and len, plus the fair / stingy / wake-up guarantees."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Rate limiters and the defaults (A.5)."""
+"""Rate limiters (client-go's util/workqueue default_rate_limiters.go) and the defaults."""
 
 from __future__ import annotations
 
