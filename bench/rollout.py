@@ -3,7 +3,9 @@ and 100 replicas, on the full local control plane (kwok: instant pod readiness) 
 sidecars that follow the pods (local fleet: a rolled pod's sidecar comes up Initializing).
 
     export ENVTEST_ASSETS=$(hack/build-control-plane.sh | tail -1)
-    .venv/bin/python bench/rollout.py [replicas ...]
+    .venv/bin/python bench/rollout.py [--workers N] [replicas ...]
+
+--workers: the manager's max concurrent reconciles per controller (default 1, the reference's).
 
 The total is split by what a watch on the group, its SeiNodes and their StatefulSets observed:
 - controller: bump -> rollout recorded; rollout recorded -> every child on the new spec;
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import platform
 import sys
 import time
@@ -23,10 +26,11 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import structlog
+from prometheus_client import CollectorRegistry
 
 from controller_runtime.client import Client, RestClient, load_config
 from controller_runtime.envtest import ControlPlane, ControlPlaneOptions, eventually
-from controller_runtime.manager import Manager, ManagerOptions
+from controller_runtime.manager import ControllerConfig, Manager, ManagerOptions
 from controllers.operator import OperatorOptions, setup_operator
 from controllers.platform import Platform
 from controllers.sidecar.client import HTTPSidecarClientFactory
@@ -62,7 +66,7 @@ IMAGES = ("ghcr.io/sei-protocol/sei:v6.3.0", "ghcr.io/sei-protocol/sei:v6.4.0")
 
 
 @contextlib.asynccontextmanager
-async def operator(cp: ControlPlane, namespace: str) -> AsyncIterator[Client]:
+async def operator(cp: ControlPlane, namespace: str, workers: int) -> AsyncIterator[Client]:
     rest = RestClient(await load_config(cp.kubeconfig))
     async with contextlib.AsyncExitStack() as stack:
         stack.push_async_callback(rest.close)
@@ -75,7 +79,13 @@ async def operator(cp: ControlPlane, namespace: str) -> AsyncIterator[Client]:
         stack.push_async_callback(mgr_rest.close)
         mgr = Manager(
             mgr_rest,
-            ManagerOptions(namespace=namespace, metrics_bind_address="0", field_owner="manager"),
+            ManagerOptions(
+                namespace=namespace,
+                metrics_bind_address="0",
+                field_owner="manager",
+                registry=CollectorRegistry(),
+                controller=ControllerConfig(max_concurrent_reconciles=workers),
+            ),
         )
         setup_operator(mgr, OperatorOptions(Platform.from_env(PLATFORM_ENV), sidecars))
         task = asyncio.create_task(mgr.start())
@@ -151,9 +161,9 @@ async def _watch(kube: Client, api_version: str, kind: str, namespace: str, fn: 
                 fn(event["object"])
 
 
-async def measure(cp: ControlPlane, replicas: int) -> dict[str, float]:
+async def measure(cp: ControlPlane, replicas: int, workers: int) -> dict[str, float]:
     namespace = f"bench-{replicas}-{int(time.time())}"
-    async with operator(cp, namespace) as kube:
+    async with operator(cp, namespace, workers) as kube:
         await kube.create(
             {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}
         )
@@ -203,9 +213,9 @@ async def measure(cp: ControlPlane, replicas: int) -> dict[str, float]:
     }
 
 
-async def main(sizes: list[int]) -> None:
+async def main(sizes: list[int], workers: int) -> None:
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(40))
-    print(f"machine: {platform.machine()}, {platform.processor() or 'cpu'}\n")
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores; workers: {workers}\n")
     async with ControlPlane(ControlPlaneOptions(full=True, fake_nodes=3)) as cp:
         await cp.install_crds(["config/crd"])
         rest = RestClient(await load_config(cp.kubeconfig))
@@ -217,7 +227,7 @@ async def main(sizes: list[int]) -> None:
         print("| replicas | total s | controller s | waiting s | recorded s | specs s | rolled s |")
         print("|---|---|---|---|---|---|---|")
         for replicas in sizes:
-            r = await measure(cp, replicas)
+            r = await measure(cp, replicas, workers)
             print(
                 f"| {replicas} | {r['total']:.2f} | {r['controller']:.2f} | {r['waiting']:.2f} "
                 f"| {r['started']:.2f} | {r['specs']:.2f} | {r['rolled']:.2f} |",
@@ -226,4 +236,8 @@ async def main(sizes: list[int]) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main([int(a) for a in sys.argv[1:]] or [3, 30, 100]))
+    args = sys.argv[1:]
+    workers = 1
+    if args[:1] == ["--workers"]:
+        workers, args = int(args[1]), args[2:]
+    asyncio.run(main([int(a) for a in args] or [3, 30, 100], workers))

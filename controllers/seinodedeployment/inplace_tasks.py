@@ -10,8 +10,9 @@ nodes that never get there are what stall escalation (D1) reports.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeVar
 
 import structlog
 
@@ -39,6 +40,7 @@ AWAIT_SPEC_UPDATE = "await-spec-update"
 MARK_NODES_READY = "mark-nodes-ready"
 
 Object = dict[str, Any]
+T = TypeVar("T")
 
 
 class NodeNamesParams(TaskParams):
@@ -63,6 +65,22 @@ def _group(ctx: TaskContext) -> SeiNodeDeployment:
     return ctx.owner
 
 
+# Nodes handled at once by one task step: a rollout's per-node calls (patches, sidecar status)
+# are independent, and doing them one after another made a 30-node step take seconds.
+FAN_OUT = 16
+
+
+async def _each(names: list[str], work: Callable[[str], Awaitable[T]]) -> list[T]:
+    """``work`` for every name, at most FAN_OUT at a time, results in order."""
+    limit = asyncio.Semaphore(FAN_OUT)
+
+    async def bounded(name: str) -> T:
+        async with limit:
+            return await work(name)
+
+    return list(await asyncio.gather(*(bounded(name) for name in names)))
+
+
 async def _get(ctx: TaskContext, api_version: str, kind: str, name: str, ns: str) -> Object | None:
     try:
         return await ctx.client.get(api_version, kind, name, ns)
@@ -79,18 +97,20 @@ class UpdateNodeSpecs:
         group = _group(self.ctx)
         rollout = group.status.rollout
         revision = rollout.entrant_revision if rollout is not None else None
-        for name in self.params.node_names or ():
+
+        async def update(name: str) -> None:
             node = await _get(self.ctx, "sei.io/v1alpha1", "SeiNode", name, self.params.namespace)
             if node is None:
-                continue  # scaled away meanwhile: nothing to roll
-            ordinal = ordinal_of(node)
-            patch = child_sync_patch(group, node, ordinal or 0, revision=revision)
+                return  # scaled away meanwhile: nothing to roll
+            patch = child_sync_patch(group, node, ordinal_of(node) or 0, revision=revision)
             if not patch:
-                continue
+                return
             try:
                 await self.ctx.client.patch(node, patch, PatchType.MERGE)
             except ApiError as err:
                 raise TransientTaskError(f"updating SeiNode {name}: {err}") from err
+
+        await _each(list(self.params.node_names or ()), update)
         self._done = True
 
     async def status(self) -> TaskState:
@@ -137,19 +157,15 @@ class MarkNodesReady:
 
     async def status(self) -> TaskState:
         ns = self.params.namespace
-        all_ready = True
-        for name in self.params.node_names or ():
+
+        async def ready(name: str) -> bool:
             node = await _get(self.ctx, "sei.io/v1alpha1", "SeiNode", name, ns)
-            if node is None:
-                all_ready = False
-                continue
-            if not await self._release(node):
-                all_ready = False
-                continue
-            sts = await _get(self.ctx, "apps/v1", "StatefulSet", name, ns)
-            if not pods_ready(sts):
-                all_ready = False
-        return TaskState.COMPLETE if all_ready else TaskState.RUNNING
+            if node is None or not await self._release(node):
+                return False
+            return pods_ready(await _get(self.ctx, "apps/v1", "StatefulSet", name, ns))
+
+        results = await _each(list(self.params.node_names or ()), ready)
+        return TaskState.COMPLETE if all(results) else TaskState.RUNNING
 
     async def _release(self, node: Mapping[str, Any]) -> bool:
         """True if the node's sidecar is Ready; otherwise submits mark-ready (once per poll)."""
