@@ -79,6 +79,9 @@ class CachedClient:
     async def delete(self, obj: Object, **kwargs: Any) -> Object | None:
         return await self.direct.delete(obj, **kwargs)
 
+    async def delete_all_of(self, api_version: str, kind: str, *args: Any, **kwargs: Any) -> Object:
+        return await self.direct.delete_all_of(api_version, kind, *args, **kwargs)
+
     def status(self) -> SubResourceClient:
         return self.direct.status()
 

@@ -85,6 +85,8 @@ class ManagerOptions:
     uncached: set[tuple[str, str]] = field(default_factory=set)
     """(apiVersion, kind) always read from the API server."""
     field_owner: str | None = None
+    user_agent: str | None = None
+    """User-Agent of the HTTP client Manager.create makes (default: the runtime's)."""
     metrics_bind_address: str = ":8080"
     secure_metrics: bool = False
     metrics_cert_dir: str | None = None
@@ -147,7 +149,8 @@ class Manager:
         cls, kubeconfig: str | Path | None = None, options: ManagerOptions | None = None
     ) -> Manager:
         """A manager with its own HTTP client (closed when start() ends)."""
-        manager = cls(RestClient(await load_config(kubeconfig)), options)
+        user_agent = options.user_agent if options is not None else None
+        manager = cls(RestClient(await load_config(kubeconfig), user_agent=user_agent), options)
         manager._owned_clients.append(manager.api_reader.rest)
         return manager
 
