@@ -221,7 +221,11 @@ class SeiNodeDeploymentReconciler:
         if plan is None and status.rollout is not None:
             strategy = status.rollout.strategy
             if strategy != UpdateStrategyType.IN_PLACE:
+                # BlueGreen and HardFork planners are not built yet: say so where an operator
+                # looks instead of leaving the rollout pending without a word.
+                message = f"{strategy.value} rollouts are not supported yet; use InPlace"
                 log.warning("rollout strategy has no planner yet", strategy=strategy.value)
+                self._event(group, Event("Warning", "UnsupportedStrategy", message))
                 return 0.0
             status.plan = build_inplace_plan(group)
             status.set_condition(
