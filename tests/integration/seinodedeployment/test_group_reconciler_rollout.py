@@ -204,3 +204,19 @@ async def test_a_group_without_children_starts_no_rollout(harness: GroupHarness)
     assert "RolloutStarted" not in harness.reasons()
     assert group.status.template_hash == template_hash(group.spec.template.spec)
     assert images(await harness.children()) == [IMAGE_V1] * 3
+
+
+async def test_an_entrypoint_change_replaces_the_childrens_entrypoint(
+    harness: GroupHarness,
+) -> None:
+    await harness.steady_group()
+    await harness.patch_spec(
+        {"template": {"spec": {"entrypoint": {"command": ["seid"], "args": ["start"]}}}}
+    )
+    for _ in range(3):  # detect, update-node-specs, ...
+        await harness.reconcile()
+    await harness.patch_spec({"template": {"spec": {"entrypoint": {"args": None}}}})
+    for _ in range(3):  # supersede, update-node-specs, ...
+        await harness.reconcile()
+    entrypoints = [c["spec"].get("entrypoint") for c in await harness.children()]
+    assert entrypoints == [{"command": ["seid"]}] * 3
