@@ -220,3 +220,33 @@ async def test_an_entrypoint_change_replaces_the_childrens_entrypoint(
         await harness.reconcile()
     entrypoints = [c["spec"].get("entrypoint") for c in await harness.children()]
     assert entrypoints == [{"command": ["seid"]}] * 3
+
+
+async def _reverted(harness: GroupHarness) -> None:
+    """The operator's rollback: v1 -> v2, children moved to v2, then back to v1 before the
+    rollout completed."""
+    await _bumped(harness)
+    await harness.reconcile()
+    await harness.reconcile()  # update-node-specs: children on v2
+    assert images(await harness.children()) == [IMAGE_V2] * 3
+    await harness.set_image(IMAGE_V1)
+    harness.recorder.clear()
+
+
+async def test_reverting_the_template_mid_rollout_supersedes_it(harness: GroupHarness) -> None:
+    await _reverted(harness)
+    await harness.reconcile()
+    group = await harness.group()
+    assert harness.reasons() == ["RolloutSuperseded", "RolloutStarted", "PlanStarted"]
+    assert group.status.rollout is not None
+    assert group.status.rollout.target_hash == template_hash(group.spec.template.spec)
+    assert group.status.rollout.target_hash == group.status.template_hash
+
+
+async def test_reverting_the_template_mid_rollout_rolls_the_children_back(
+    harness: GroupHarness,
+) -> None:
+    await _reverted(harness)
+    await harness.reconcile()
+    await harness.reconcile()
+    assert images(await harness.children()) == [IMAGE_V1] * 3
