@@ -222,6 +222,18 @@ async def test_await_spec_update_running_without_a_statefulset() -> None:
     assert await _await_spec(kube, "wave-0") == TaskState.RUNNING
 
 
+async def test_await_spec_update_completes_on_the_default_sidecar() -> None:
+    # A template without a sidecar image rolls out the renderer's default sidecar.
+    grp = _wave(2, {"image": V2, "sidecar": {"port": 7777}})
+    node = desired_child(grp, 0, "2")
+    node["metadata"]["uid"] = "00000000-0000-4000-8000-000000000000"
+    node["status"] = {"phase": "Running", "currentImage": V2}
+    kube = FakeKube()
+    kube.add(node, _statefulset(node))
+    task = _task(kube, "await-spec-update", _nodes_params("wave-0"), owner=grp)
+    assert await task.status() == TaskState.COMPLETE
+
+
 # --- mark-nodes-ready -----------------------------------------------------------------------
 
 
