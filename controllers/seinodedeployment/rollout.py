@@ -224,9 +224,10 @@ def escalate_stall(group: SeiNodeDeployment, threshold: float, now: datetime) ->
 
 
 def seconds_until_stall(group: SeiNodeDeployment, threshold: float, now: datetime) -> float | None:
-    """When to look again so a stall is flagged on time (None: nothing to watch)."""
+    """When to look again so a stall is flagged on time (None: nothing to watch, including
+    once the threshold has passed: escalation has run, and an immediate requeue would spin)."""
     rollout = group.status.rollout
     if rollout is None or all(node.ready for node in rollout.nodes or ()):
         return None
     remaining = threshold - (now - rollout.started_at).total_seconds()
-    return max(remaining, 0.001)
+    return max(remaining, 0.001) if remaining > 0 else None

@@ -114,3 +114,15 @@ async def test_a_new_template_clears_the_stall(harness: GroupHarness) -> None:
     condition = (await harness.group()).status.condition("RolloutInProgress")
     assert condition is not None
     assert (condition.status, condition.reason) == ("True", "TemplateChanged")
+
+
+async def test_a_stalled_rollout_keeps_polling_at_the_poll_interval(
+    harness: GroupHarness,
+) -> None:
+    # Once flagged, the stall needs no early wake-up: the plan's own poll paces the passes.
+    await _rolling(harness)
+    _later(harness, THRESHOLD + 1)
+    await harness.reconcile()
+    _later(harness, THRESHOLD + 60)
+    result = await harness.reconcile()
+    assert result.requeue_after == 5.0

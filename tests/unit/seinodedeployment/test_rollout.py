@@ -15,6 +15,7 @@ from controllers.seinodedeployment.rollout import (
     go_duration,
     node_progress,
     rolled_out,
+    seconds_until_stall,
 )
 
 from .fixtures import OLD_HASH, group
@@ -262,3 +263,9 @@ def test_reverting_to_the_baseline_supersedes_the_rollout() -> None:
     out = detect_rollout(grp, NODES, "1", NOW)
     assert out.superseded
     assert grp.status.rollout.target_hash == grp.status.template_hash
+
+
+def test_no_early_wake_up_once_the_threshold_has_passed() -> None:
+    grp = _stalling_group(ready=False)
+    assert seconds_until_stall(grp, 600, NOW + timedelta(minutes=9)) == 60
+    assert seconds_until_stall(grp, 600, NOW + timedelta(minutes=11)) is None
