@@ -1,4 +1,4 @@
-"""Which child SeiNode events wake the group (spec 4.12; 11.4 TestChildPhaseChangedPredicate_*).
+"""Which child events wake the group (spec 4.12; 11.4 TestChildPhaseChangedPredicate_*).
 
 The group watches its children with ``Funcs(update_fn=_child_progress_changed)``: creates,
 deletes and generic events always pass; an update passes on a generation or phase change, and
@@ -14,9 +14,10 @@ from controller_runtime.controller import (
     DeleteEvent,
     Funcs,
     GenericEvent,
+    Request,
     UpdateEvent,
 )
-from controllers.operator import _child_progress_changed
+from controllers.operator import _child_progress_changed, _group_of
 
 CHILD_PREDICATE = Funcs(update_fn=_child_progress_changed)
 
@@ -87,3 +88,19 @@ def test_delete_passes() -> None:
 
 def test_generic_passes() -> None:
     assert CHILD_PREDICATE.generic(GenericEvent(object=_child()))
+
+
+def test_a_statefulset_wakes_the_group_named_by_its_labels() -> None:
+    sts = {
+        "metadata": {
+            "name": "archive-rpc-0",
+            "namespace": "sei",
+            "labels": {"sei.io/nodedeployment": "archive-rpc", "sei.io/node": "archive-rpc-0"},
+        }
+    }
+    assert _group_of(sts) == [Request(name="archive-rpc", namespace="sei")]
+
+
+def test_a_statefulset_of_a_standalone_node_wakes_no_group() -> None:
+    sts = {"metadata": {"name": "solo", "namespace": "sei", "labels": {"sei.io/node": "solo"}}}
+    assert _group_of(sts) == []
