@@ -218,3 +218,16 @@ async def test_deletion_forgets_the_groups_gauges(harness: GroupHarness) -> None
     assert harness.metric(phase, namespace=ns, name=GROUP, phase="Ready") is None
     replicas = "sei_controller_seinodedeployment_replicas"
     assert harness.metric(replicas, namespace=ns, name=GROUP, type="desired") is None
+
+
+async def test_retain_during_a_rollout_orphans_every_child(harness: GroupHarness) -> None:
+    # F3: mid-rollout the children carry two revisions; every one of them is found.
+    await harness.steady_group(deletionPolicy="Retain")
+    await harness.set_image(IMAGE_V2)
+    await harness.reconcile()
+    await harness.reconcile()  # update-node-specs: children on the entrant revision
+    await _delete_group(harness)
+    await harness.reconcile()
+    children = await harness.children()
+    assert len(children) == 3
+    assert [c["metadata"].get("ownerReferences") for c in children] == [None] * 3

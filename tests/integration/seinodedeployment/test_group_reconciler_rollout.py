@@ -250,3 +250,27 @@ async def test_reverting_the_template_mid_rollout_rolls_the_children_back(
     await harness.reconcile()
     await harness.reconcile()
     assert images(await harness.children()) == [IMAGE_V1] * 3
+
+
+def _requests_by_code(harness: GroupHarness) -> dict[str, float]:
+    counts: dict[str, float] = {}
+    for metric in harness.registry.collect():
+        for sample in metric.samples:
+            if sample.name == "rest_client_requests_total":
+                code = sample.labels["code"]
+                counts[code] = counts.get(code, 0) + sample.value
+    return counts
+
+
+async def test_a_rollout_and_its_supersession_draw_no_conflict(harness: GroupHarness) -> None:
+    # F6: no write of a pass is refused with 409 (reads are live here, so none is stale).
+    await _bumped(harness)
+    for _ in range(3):
+        await harness.reconcile()
+    await harness.set_image(IMAGE_V3)
+    for _ in range(3):
+        await harness.reconcile()
+    assert images(await harness.children()) == [IMAGE_V3] * 3
+    codes = _requests_by_code(harness)
+    assert codes.get("200", 0) > 0
+    assert "409" not in codes
