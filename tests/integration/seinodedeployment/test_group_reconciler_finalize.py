@@ -231,3 +231,20 @@ async def test_retain_during_a_rollout_orphans_every_child(harness: GroupHarness
     children = await harness.children()
     assert len(children) == 3
     assert [c["metadata"].get("ownerReferences") for c in children] == [None] * 3
+
+
+async def test_deletion_marks_the_group_terminating_and_drops_only_our_finalizer(
+    harness: GroupHarness,
+) -> None:
+    await harness.steady_group()
+    stored = await harness.group_obj()
+    await harness.kube.patch(
+        stored,
+        {"metadata": {"finalizers": [*stored["metadata"]["finalizers"], "example.com/hold"]}},
+    )
+    await _delete_group(harness)
+    await harness.reconcile()
+    group = await harness.group()
+    assert group.status.phase == "Terminating"
+    assert group.metadata.finalizers == ["example.com/hold"]
+    await harness.kube.patch(await harness.group_obj(), {"metadata": {"finalizers": None}})
