@@ -119,11 +119,11 @@ async def test_update_node_specs_moves_image_and_revision_in_one_patch() -> None
     kube = FakeKube()
     kube.add(_node_v1(0), _node_v1(1))
     await _update(kube, "wave-0", "wave-1").execute()
-    assert [(verb, name) for verb, name, _ in kube.writes] == [
+    assert sorted((verb, name) for verb, name, _ in kube.writes) == [
         ("patch", "wave-0"),
         ("patch", "wave-1"),
     ]
-    _, _, patch = kube.writes[0]
+    patch = next(body for _, name, body in kube.writes if name == "wave-0")
     assert patch["spec"]["image"] == V2
     assert patch["spec"]["podLabels"] == {"sei.io/revision": "2"}
     assert patch["metadata"]["labels"] == {"sei.io/revision": "2"}
