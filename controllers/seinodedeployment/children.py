@@ -169,7 +169,8 @@ def child_sync_patch(
     if spec.get("image") != want.get("image"):
         spec_patch["image"] = want.get("image")
     if spec.get("entrypoint") != want.get("entrypoint"):
-        spec_patch["entrypoint"] = want.get("entrypoint")
+        # Replaced wholesale: a key the template dropped (e.g. args) is removed, not kept.
+        spec_patch["entrypoint"] = merge_patch(spec.get("entrypoint"), want.get("entrypoint"))
     sidecar, want_sidecar = spec.get("sidecar"), want.get("sidecar")
     if want_sidecar is None and sidecar is not None:
         spec_patch["sidecar"] = None

@@ -54,9 +54,13 @@ def detect_rollout(
     if not status.template_hash:
         return out
     current = template_hash(group.spec.template.spec)
-    if current == status.template_hash:
+    rolling = status.is_condition_true(ROLLOUT_IN_PROGRESS)
+    # A running rollout is judged against its target, not the baseline: a template reverted
+    # to the baseline mid-rollout supersedes it (the children may already run the abandoned
+    # target), so a rollback rolls them back.
+    if current == status.template_hash and (not rolling or status.rollout is None):
         return out
-    if status.is_condition_true(ROLLOUT_IN_PROGRESS):
+    if rolling:
         if status.rollout is not None and status.rollout.target_hash == current:
             return out
         old = status.rollout.target_hash if status.rollout is not None else ""
@@ -220,9 +224,10 @@ def escalate_stall(group: SeiNodeDeployment, threshold: float, now: datetime) ->
 
 
 def seconds_until_stall(group: SeiNodeDeployment, threshold: float, now: datetime) -> float | None:
-    """When to look again so a stall is flagged on time (None: nothing to watch)."""
+    """When to look again so a stall is flagged on time (None: nothing to watch, including
+    once the threshold has passed: escalation has run, and an immediate requeue would spin)."""
     rollout = group.status.rollout
     if rollout is None or all(node.ready for node in rollout.nodes or ()):
         return None
     remaining = threshold - (now - rollout.started_at).total_seconds()
-    return max(remaining, 0.001)
+    return max(remaining, 0.001) if remaining > 0 else None

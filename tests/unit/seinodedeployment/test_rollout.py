@@ -15,6 +15,7 @@ from controllers.seinodedeployment.rollout import (
     go_duration,
     node_progress,
     rolled_out,
+    seconds_until_stall,
 )
 
 from .fixtures import OLD_HASH, group
@@ -251,3 +252,20 @@ def test_rollout_status_model_accepts_progress() -> None:
     status = RolloutStatus(strategy="InPlace", target_hash="h", started_at=NOW)
     status.nodes = [RolloutNodeStatus(name="a", ready=False)]
     assert status.to_dict()["nodes"] == [{"name": "a", "ready": False}]
+
+
+def test_reverting_to_the_baseline_supersedes_the_rollout() -> None:
+    grp = _changed_group()
+    detect_rollout(grp, NODES, "1", NOW)
+    grp.status.template_hash = template_hash(grp.spec.template.spec)  # the spec is the baseline
+    assert grp.status.rollout is not None
+    grp.status.rollout.target_hash = "abandoned"
+    out = detect_rollout(grp, NODES, "1", NOW)
+    assert out.superseded
+    assert grp.status.rollout.target_hash == grp.status.template_hash
+
+
+def test_no_early_wake_up_once_the_threshold_has_passed() -> None:
+    grp = _stalling_group(ready=False)
+    assert seconds_until_stall(grp, 600, NOW + timedelta(minutes=9)) == 60
+    assert seconds_until_stall(grp, 600, NOW + timedelta(minutes=11)) is None
