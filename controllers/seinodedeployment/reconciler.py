@@ -166,7 +166,13 @@ class SeiNodeDeploymentReconciler:
             self._event(group, event)
 
         requeue = await self._reconcile_plan(group)
-        if not group.status.is_condition_true(PLAN_IN_PROGRESS):
+        # While a plan runs or a rollout is recorded, children change only through the plan:
+        # a template change reaches them in one patch per node, with its release (F12's rule
+        # for every strategy: nothing is mutated in place ahead of the plan).
+        if not (
+            group.status.is_condition_true(PLAN_IN_PROGRESS)
+            or group.status.is_condition_true(ROLLOUT_IN_PROGRESS)
+        ):
             children = await self._ensure_children(group, children)
         self.d.metrics.substep_duration.labels(CONTROLLER, "reconcileSeiNodes").observe(
             time.monotonic() - started
