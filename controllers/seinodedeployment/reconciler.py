@@ -41,7 +41,7 @@ from controller_runtime.controller import Request, Result
 from controller_runtime.events import EventRecorder
 from controller_runtime.manager import CachedClient
 from controller_runtime.manager.own_writes import OwnWrites
-from controllers.plan.engine import PlanExecutor, TaskContext
+from controllers.plan.engine import IMMEDIATE_REQUEUE, PlanExecutor, TaskContext
 from controllers.seinodedeployment import children as ch
 from controllers.seinodedeployment.metrics import CONTROLLER, GroupMetrics, ReconcileErrors
 from controllers.seinodedeployment.plans import build_inplace_plan
@@ -64,7 +64,7 @@ log = structlog.get_logger("seinodedeployment")
 API_VERSION = "sei.io/v1alpha1"
 KIND = "SeiNodeDeployment"
 FINALIZER = "sei.io/seinodedeployment-finalizer"
-IMMEDIATE = 0.001
+IMMEDIATE = IMMEDIATE_REQUEUE
 STEADY_STATE_REQUEUE = 30.0
 DEFAULT_STALL_THRESHOLD = 600.0
 
@@ -215,7 +215,14 @@ class SeiNodeDeploymentReconciler:
         status = group.status
         plan = status.plan
         if plan is not None and plan.phase == TaskPlanPhase.ACTIVE:
-            step = await self.d.executor.step(plan, self._context(group), CONTROLLER)
+            # Steps that ask to go on at once (a task completed) are taken in this pass; the
+            # pass's one status write persists them all. Every step is idempotent, so a crash
+            # before that write repeats them and changes nothing.
+            context = self._context(group)
+            for _ in range(len(plan.tasks) + 1):
+                step = await self.d.executor.step(plan, context, CONTROLLER)
+                if plan.phase != TaskPlanPhase.ACTIVE or step.requeue_after != IMMEDIATE:
+                    break
             if plan.phase == TaskPlanPhase.ACTIVE:
                 return step.requeue_after or 0.0
         if plan is not None and plan.phase == TaskPlanPhase.COMPLETE:
