@@ -9,11 +9,16 @@ Invariants of one :meth:`PlanExecutor.step`:
 
 * at most one task changes persisted state; "last task Complete" and "plan Complete" happen in
   two consecutive steps;
-* Execute is called on every step while the task is Pending, also after an earlier successful
-  submission: tasks are idempotent (sidecar tasks re-POST the same deterministic id and the
-  sidecar deduplicates), so a lost status write or a controller restart never loses or
-  duplicates work;
-* a transient failure or a Running task changes nothing that must be persisted.
+* Execute runs once per attempt: until it first succeeds (``submittedAt`` is null), and again
+  only after a retry reset ``submittedAt``. The first success is persisted, so later steps, and
+  a restarted controller, only poll Status. This is where we differ from the reference, which
+  re-executes on every step: a sidecar re-runs a failed id when it is POSTed again (spec 7.3),
+  so a task failing between two polls was re-run by the next POST before its failure could be
+  seen, and neither retry budgets nor failure ever applied. Tasks stay idempotent (sidecar tasks
+  POST the deterministic id, which the sidecar deduplicates), so a lost status write or a
+  controller restart never loses or duplicates work;
+* a transient failure changes nothing that must be persisted; a Running task only its first
+  submission.
 """
 
 from __future__ import annotations
@@ -114,8 +119,10 @@ class Task(Protocol):
     """One task execution, rebuilt from the plan on every step and dropped afterwards.
 
     ``execute`` is a command and must be idempotent; it raises :class:`TransientTaskError` or
-    :class:`TerminalTaskError`. ``status`` is a query that never raises; once it reported
-    Complete or Failed it keeps doing so. ``error`` is the failure message when Failed."""
+    :class:`TerminalTaskError`. The executor calls it until it first succeeds in an attempt
+    (and again after a retry); later steps of the attempt only call ``status``, which must then
+    work on its own. ``status`` never raises; once it reported Complete or Failed it keeps doing
+    so within the step. ``error`` is the failure message when Failed."""
 
     async def execute(self) -> None: ...
 
@@ -278,7 +285,8 @@ class PlanExecutor:
         except (UnknownTaskTypeError, InvalidTaskParamsError) as exc:
             return self._fail(plan, current, str(exc), ctx, controller)
 
-        if current.status == TaskStatus.PENDING:
+        submitted = False
+        if current.status == TaskStatus.PENDING and current.submitted_at is None:
             try:
                 await task.execute()
             except TerminalTaskError as exc:
@@ -291,15 +299,14 @@ class PlanExecutor:
                 # in a task, so it is logged with its traceback.
                 logger.exception("task execute raised unexpectedly", error=str(exc))
                 return StepResult(persist=False, requeue_after=TASK_POLL_INTERVAL)
-            if current.submitted_at is None:
-                # In memory only: it reaches the API server with the next status write.
-                current.submitted_at = ctx.now()
+            current.submitted_at = ctx.now()
+            submitted = True
 
         try:
             state = await task.status()
         except Exception as exc:
             logger.exception("task status raised unexpectedly", error=str(exc))
-            return StepResult(persist=False, requeue_after=TASK_POLL_INTERVAL)
+            return StepResult(persist=submitted, requeue_after=TASK_POLL_INTERVAL)
 
         if state == TaskState.COMPLETE:
             current.status = TaskStatus.COMPLETE
@@ -316,7 +323,8 @@ class PlanExecutor:
                 logger.info("task failed, retrying", error=message, retry=retries + 1, of=budget)
                 return StepResult(persist=True, requeue_after=retry_backoff(retries + 1))
             return self._fail(plan, current, message, ctx, controller)
-        return StepResult(persist=False, requeue_after=TASK_POLL_INTERVAL)
+        # Running: the attempt's submission is persisted once, so it is not executed again.
+        return StepResult(persist=submitted, requeue_after=TASK_POLL_INTERVAL)
 
     def _fail(
         self, plan: TaskPlan, task: PlannedTask, message: str, ctx: TaskContext, controller: str

@@ -1,9 +1,9 @@
 """Sidecar tasks (spec 6.7.1): Execute POSTs the task with the PlannedTask id, Status GETs it.
 
-The id is the plan's deterministic task id, so the POST repeated on every reconcile while the
-task is Pending is deduplicated by the sidecar (and a failed id is re-run on retry). A 404 on
-GET means the sidecar lost the task (fresh or wiped store); the task stays Running and the next
-step's Execute submits it again.
+The id is the plan's deterministic task id, so a repeated POST (a lost status write, a
+controller restart) is deduplicated by the sidecar, and the POST of a retry re-runs the failed
+id. A 404 on GET means the sidecar lost the task (fresh or wiped store): Status submits it again
+under the same id and the task stays Running.
 """
 
 from __future__ import annotations
@@ -120,7 +120,9 @@ class SidecarTask:
         try:
             result = await self._sidecar().get_task(self.task_id)
         except SidecarTaskNotFoundError:
-            logger.info("sidecar has no record of the task; it is submitted again next step")
+            # Execute does not run again for this attempt: resubmit here.
+            logger.info("sidecar has no record of the task; submitting it again")
+            await self._resubmit()
             return TaskState.RUNNING
         except SidecarError as exc:
             logger.info("polling sidecar task failed", error=str(exc))
@@ -133,6 +135,12 @@ class SidecarTask:
         else:
             return TaskState.RUNNING
         return self._state
+
+    async def _resubmit(self) -> None:
+        try:
+            await self._sidecar().submit_task(self.task_type, self.params.request(), self.task_id)
+        except SidecarError as exc:
+            log.info("resubmitting a lost task failed", task=self.task_id, error=str(exc))
 
     def error(self) -> str | None:
         return self._error

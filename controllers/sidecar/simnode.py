@@ -14,8 +14,9 @@ seictl v0.0.68 by the contract tests):
   and ``result-export`` run until :meth:`SimulatedNode.finish` (the real ones loop, or end on an
   app-hash divergence); everything else completes after ``latency`` seconds (0: at once).
 
-Counters (``posts``, ``executions``) record every submission received and every run started,
-so tests can assert that no sidecar task ran twice.
+Counters (``posts``, ``executions``, ``faults_served``) record every submission received, every
+run started and every injected fault answered, so tests can assert that no sidecar task ran
+twice and that the faults they injected were really met.
 """
 
 from __future__ import annotations
@@ -164,6 +165,8 @@ class SimulatedNode:
     posts: list[Post] = field(default_factory=list)
     executions: list[Execution] = field(default_factory=list)
     restarts: int = 0
+    faults_served: list[tuple[str, Fault]] = field(default_factory=list)
+    """(endpoint, fault) of every request answered with an injected fault."""
     tasks: dict[str, StoredTask] = field(default_factory=dict)
 
     _failures: dict[str, _Failure] = field(default_factory=dict, init=False, repr=False)
@@ -197,6 +200,7 @@ class SimulatedNode:
                     rule.remaining -= 1
                     if rule.remaining <= 0:
                         self._faults.remove(rule)
+                self.faults_served.append((endpoint, rule.fault))
                 return rule.fault
         return None
 

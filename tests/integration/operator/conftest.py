@@ -24,6 +24,7 @@ from controllers.operator import Operator, OperatorOptions, setup_operator
 from controllers.sidecar.client import HTTPSidecarClientFactory
 from controllers.sidecar.launchers import SeictlLauncher, SimulatorLauncher
 from controllers.sidecar.localfleet import LocalFleet
+from controllers.sidecar.simnode import SimulatedNode
 from controllers.sidecar.simulator import SidecarSimulator
 from controllers.sidecar.url import SidecarURLResolver
 
@@ -79,6 +80,12 @@ class OperatorHarness:
             if sample.name == metric and all(sample.labels.get(k) == v for k, v in labels.items())
         )
 
+    def sidecar(self, name: str) -> SimulatedNode:
+        """The simulated sidecar of node ``name`` (simulator modes only); knobs set on it
+        before the SeiNode exists apply from the node's first request."""
+        assert self.simulator is not None, "this operator runs no simulator"
+        return self.simulator.node(self.namespace, name)
+
     async def node(self, name: str) -> dict[str, Any]:
         return await self.kube.get("sei.io/v1alpha1", "SeiNode", name, self.namespace)
 
@@ -131,18 +138,25 @@ async def run_operator(
 
     @contextlib.asynccontextmanager
     async def start(
-        sidecars: str = "seictl", stall_threshold: float = 600.0, **sim_options: Any
+        sidecars: str = "seictl",
+        stall_threshold: float = 600.0,
+        simulator: SidecarSimulator | None = None,
+        **sim_options: Any,
     ) -> AsyncIterator[OperatorHarness]:
+        """``simulator``: a started simulator the caller owns (and closes), so that several
+        operator instances in turn talk to the same simulated sidecars; by default the
+        simulator modes start their own."""
         rest = RestClient(await load_config(sei_cluster.kubeconfig))
         fleet: LocalFleet | None = None
-        simulator: SidecarSimulator | None = None
         async with contextlib.AsyncExitStack() as local:
             local.push_async_callback(rest.close)
             if sidecars == "seictl":
+                assert simulator is None, "the seictl mode runs no simulator"
                 launcher: Any = SeictlLauncher(seictl_binary(), sei_cluster.log_dir / namespace)
                 fleet = LocalFleet(Client(rest), launcher, namespace=namespace)
             else:
-                simulator = await local.enter_async_context(SidecarSimulator(**sim_options))
+                if simulator is None:
+                    simulator = await local.enter_async_context(SidecarSimulator(**sim_options))
                 if sidecars == "fleet-simulator":
                     fleet = LocalFleet(
                         Client(rest), SimulatorLauncher(simulator), namespace=namespace
@@ -232,3 +246,14 @@ async def holds_for(
 
 def phase_is(phase: str) -> Callable[[dict[str, Any]], bool]:
     return lambda obj: (obj.get("status") or {}).get("phase") == phase
+
+
+def plan_task(obj: dict[str, Any], task_type: str) -> dict[str, Any]:
+    """The first task of ``task_type`` in the node's plan."""
+    tasks = ((obj.get("status") or {}).get("plan") or {}).get("tasks") or []
+    return next(t for t in tasks if t["type"] == task_type)
+
+
+def condition(obj: dict[str, Any], condition_type: str) -> dict[str, Any] | None:
+    conditions = (obj.get("status") or {}).get("conditions") or []
+    return next((c for c in conditions if c.get("type") == condition_type), None)

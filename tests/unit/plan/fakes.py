@@ -32,13 +32,15 @@ class Submission:
 class FakeSidecar:
     """A sidecar that records every accepted submission and answers GETs from ``results``.
 
-    ``complete_on_submit`` makes every accepted task complete at once; ``submit_error`` and
-    ``get_error`` make those calls fail; ``returned_id`` is the id answered for a submission
-    without one (else a random UUID)."""
+    ``complete_on_submit`` makes every accepted task complete at once; ``rerun_failed`` makes a
+    submission of a failed id run it again (Running), as real sidecars do (spec 7.3);
+    ``submit_error`` and ``get_error`` make those calls fail; ``returned_id`` is the id answered
+    for a submission without one (else a random UUID)."""
 
     submissions: list[Submission] = field(default_factory=list)
     results: dict[str, TaskResult] = field(default_factory=dict)
     complete_on_submit: bool = False
+    rerun_failed: bool = False
     submit_error: SidecarError | None = None
     get_error: SidecarError | None = None
     returned_id: str | None = None
@@ -61,6 +63,13 @@ class FakeSidecar:
             raise self.submit_error
         self.submissions.append(Submission(task_type, params, task_id))
         answered = task_id or self.returned_id or str(uuid.uuid4())
+        previous = self.results.get(answered)
+        if (
+            self.rerun_failed
+            and previous is not None
+            and previous.status == TaskResultStatus.FAILED
+        ):
+            self.set_result(answered, TaskResultStatus.RUNNING)
         if self.complete_on_submit:
             self.results[answered] = TaskResult(
                 id=answered, type=task_type, status=TaskResultStatus.COMPLETED

@@ -230,6 +230,7 @@ async def test_first_step_submits_exactly_the_first_task(
     executor: PlanExecutor, sidecar: FakeSidecar
 ) -> None:
     plan = build_node_plan(snapshot_node())
+    sidecar.set_result(plan.tasks[0].id, TaskResultStatus.RUNNING)
 
     await executor.step(plan, sidecar_context(snapshot_node(), sidecar))
 
@@ -238,7 +239,7 @@ async def test_first_step_submits_exactly_the_first_task(
     assert plan.phase == TaskPlanPhase.ACTIVE
 
 
-async def test_running_task_polls_again_without_persisting(
+async def test_first_submission_of_a_running_task_is_persisted(
     executor: PlanExecutor, sidecar: FakeSidecar
 ) -> None:
     plan = build_node_plan(snapshot_node())
@@ -246,33 +247,75 @@ async def test_running_task_polls_again_without_persisting(
 
     result = await executor.step(plan, sidecar_context(snapshot_node(), sidecar))
 
-    assert result == StepResult(persist=False, requeue_after=TASK_POLL_INTERVAL)
+    assert result == StepResult(persist=True, requeue_after=TASK_POLL_INTERVAL)
     assert plan.tasks[0].status == TaskStatus.PENDING
+    assert plan.tasks[0].submitted_at == FIXED_NOW
 
 
-async def test_pending_task_is_resubmitted_with_the_same_id_every_step(
+async def test_submitted_running_task_is_polled_without_persisting_or_resubmitting(
     executor: PlanExecutor, sidecar: FakeSidecar
 ) -> None:
     plan = build_node_plan(snapshot_node())
     sidecar.set_result(plan.tasks[0].id, TaskResultStatus.RUNNING)
     ctx = sidecar_context(snapshot_node(), sidecar)
-
-    await executor.step(plan, ctx)
     await executor.step(plan, ctx)
 
-    assert [s.task_id for s in sidecar.submissions] == [plan.tasks[0].id] * 2
+    result = await executor.step(plan, ctx)
+
+    assert result == StepResult(persist=False, requeue_after=TASK_POLL_INTERVAL)
+    assert [s.task_id for s in sidecar.submissions] == [plan.tasks[0].id]
+    assert sidecar.gets == [plan.tasks[0].id] * 2
 
 
-async def test_task_lost_by_the_sidecar_stays_running(
+async def test_task_failing_between_two_steps_consumes_a_retry(
+    executor: PlanExecutor, sidecar: FakeSidecar
+) -> None:
+    """A POST of a failed id re-runs it (spec 7.3): resubmitting on every step would restart a
+    task that failed since the last poll before its failure was seen, so budgets never ran out
+    and the node never failed."""
+    plan = _plan(("configure-genesis", {}), max_retries=1)
+    sidecar.rerun_failed = True
+    sidecar.set_result(plan.tasks[0].id, TaskResultStatus.RUNNING)
+    ctx = sidecar_context(snapshot_node(), sidecar)
+    await executor.step(plan, ctx)
+    sidecar.set_result(plan.tasks[0].id, TaskResultStatus.FAILED, "genesis not found")
+
+    result = await executor.step(plan, ctx)
+
+    assert result == StepResult(persist=True, requeue_after=retry_backoff(1))
+    assert (plan.tasks[0].retry_count, plan.tasks[0].submitted_at) == (1, None)
+    assert len(sidecar.submissions) == 1
+
+
+async def test_retry_submits_the_failed_id_again(
+    executor: PlanExecutor, sidecar: FakeSidecar
+) -> None:
+    plan = _plan(("configure-genesis", {}), max_retries=1)
+    sidecar.rerun_failed = True
+    ctx = sidecar_context(snapshot_node(), sidecar)
+    sidecar.set_result(plan.tasks[0].id, TaskResultStatus.FAILED, "genesis not found")
+    plan.tasks[0].submitted_at = FIXED_NOW
+    await executor.step(plan, ctx)  # the failure is seen: retry 1
+
+    result = await executor.step(plan, ctx)
+
+    assert [s.task_id for s in sidecar.submissions] == [plan.tasks[0].id]
+    assert result == StepResult(persist=True, requeue_after=TASK_POLL_INTERVAL)
+    assert plan.phase == TaskPlanPhase.ACTIVE
+
+
+async def test_task_lost_by_the_sidecar_is_submitted_again_and_stays_running(
     executor: PlanExecutor, sidecar: FakeSidecar
 ) -> None:
     plan = build_node_plan(snapshot_node())
-    # Accepted but never recorded: GET answers 404.
+    plan.tasks[0].submitted_at = FIXED_NOW
+    # Submitted in an earlier step, but the sidecar has no record of it: GET answers 404.
     sidecar.results.clear()
 
     result = await executor.step(plan, sidecar_context(snapshot_node(), sidecar))
 
     assert result == StepResult(persist=False, requeue_after=TASK_POLL_INTERVAL)
+    assert [s.task_id for s in sidecar.submissions] == [plan.tasks[0].id]
     assert plan.phase == TaskPlanPhase.ACTIVE
 
 

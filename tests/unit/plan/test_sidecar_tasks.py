@@ -14,7 +14,7 @@ from controllers.sidecar.api import (
     SidecarUnavailableError,
     TaskResultStatus,
 )
-from tests.unit.plan.fakes import FakeSidecar, sidecar_context
+from tests.unit.plan.fakes import FakeSidecar, Submission, sidecar_context
 from tests.unit.plan.nodes import snapshot_node
 
 TASK_ID = "5a099d26-8c40-5fe0-8eb6-31090a9daf07"
@@ -209,11 +209,19 @@ async def test_terminal_state_sticks_for_the_rest_of_the_step() -> None:
     assert len(sidecar.gets) == 1
 
 
-async def test_not_found_result_keeps_the_task_running() -> None:
+async def test_not_found_result_submits_the_task_again_and_keeps_it_running() -> None:
     sidecar = FakeSidecar()
-    task = _task(sidecar, "configure-genesis")
+    task = _task(sidecar, "snapshot-restore", {"targetHeight": 7})
 
-    await task.execute()
+    assert await task.status() == TaskState.RUNNING
+
+    (submission,) = sidecar.submissions
+    assert submission == Submission("snapshot-restore", {"targetHeight": 7}, TASK_ID)
+
+
+async def test_failed_resubmission_of_a_lost_task_keeps_it_running() -> None:
+    sidecar = FakeSidecar(submit_error=SidecarUnavailableError("connection refused"))
+    task = _task(sidecar, "configure-genesis")
 
     assert await task.status() == TaskState.RUNNING
 
