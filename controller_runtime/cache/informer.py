@@ -26,6 +26,7 @@ import structlog
 from controller_runtime.cache.reflector import DEFAULT_WATCHDOG, Reflector
 from controller_runtime.cache.store import IndexFunc, Object, Store, object_key
 from controller_runtime.client import Client
+from controller_runtime.clock import REAL_CLOCK, Clock
 
 log = structlog.get_logger("informer")
 
@@ -126,10 +127,12 @@ class SharedIndexInformer:
         indexers: Mapping[str, IndexFunc] | None = None,
         watchdog_timeout: float = DEFAULT_WATCHDOG,
         use_watch_list: bool = True,
+        clock: Clock | None = None,
     ) -> None:
         self.api_version, self.kind, self.namespace = api_version, kind, namespace
         self.store = Store(indexers)
         self.resync_period = resync_period
+        self.clock: Clock = REAL_CLOCK if clock is None else clock
         self.reflector = Reflector(
             client,
             api_version,
@@ -141,6 +144,7 @@ class SharedIndexInformer:
             transform=transform,
             watchdog_timeout=watchdog_timeout,
             use_watch_list=use_watch_list,
+            clock=self.clock,
         )
         self._listeners: list[_Listener] = []
         self._synced = asyncio.Event()
@@ -262,7 +266,7 @@ class SharedIndexInformer:
         # ±10% jitter per informer, so informers created together do not resync together.
         period = self.resync_period * random.uniform(0.9, 1.1)
         while True:
-            await asyncio.sleep(period)
+            await self.clock.sleep(period)
             if self.has_synced():
                 for obj in self.store.objects():
                     self._notify_update(obj, obj)

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
@@ -43,6 +42,7 @@ import structlog
 from controller_runtime.cache.store import intern_keys, object_key
 from controller_runtime.client import Client, GoneError, Object, TooManyRequestsError
 from controller_runtime.client.errors import error_from_status
+from controller_runtime.clock import REAL_CLOCK, Clock
 
 log = structlog.get_logger("reflector")
 
@@ -70,15 +70,16 @@ class Backoff:
         factor: float = 2.0,
         jitter: float = 1.0,
         reset_after: float = 120.0,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Clock | None = None,
     ) -> None:
         self.initial, self.cap, self.factor = initial, cap, factor
-        self.jitter, self.reset_after, self._clock = jitter, reset_after, clock
+        self.jitter, self.reset_after = jitter, reset_after
+        self._clock: Clock = REAL_CLOCK if clock is None else clock
         self._current = 0.0
         self._last = -float("inf")
 
     def next(self) -> float:
-        now = self._clock()
+        now = self._clock.monotonic()
         if now - self._last > self.reset_after:
             self._current = self.initial
         else:
@@ -144,7 +145,7 @@ class Reflector:
         watchdog_timeout: float = DEFAULT_WATCHDOG,
         backoff: Backoff | None = None,
         use_watch_list: bool = True,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Clock | None = None,
     ) -> None:
         self.client, self.api_version, self.kind, self.sink = client, api_version, kind, sink
         self.namespace = namespace
@@ -153,9 +154,9 @@ class Reflector:
         self.page_size = page_size
         self.min_watch_timeout = min_watch_timeout
         self.watchdog_timeout = watchdog_timeout
-        self.backoff = backoff or Backoff(clock=clock)
+        self.clock: Clock = REAL_CLOCK if clock is None else clock
+        self.backoff = backoff or Backoff(clock=self.clock)
         self.use_watch_list = use_watch_list
-        self.clock = clock
         self.last_sync_resource_version = ""
         self._rv_unavailable = False
         self.stats = ReflectorStats()
@@ -195,7 +196,7 @@ class Reflector:
 
     async def _back_off(self) -> None:
         self.stats.backoffs += 1
-        await asyncio.sleep(self.backoff.next())
+        await self.clock.sleep(self.backoff.next())
 
     async def _list_and_watch(self) -> None:
         stream = await self._watch_list() if self.use_watch_list else None
@@ -227,7 +228,7 @@ class Reflector:
         """Opens a watch (a streaming list with initial_events). Raises _RetryWatch when it
         cannot be established for a reason worth a retry."""
         exit_stack = AsyncExitStack()
-        started = self.clock()
+        started = self.clock.monotonic()
         try:
             events = await exit_stack.enter_async_context(
                 self.client.watch(
@@ -258,7 +259,7 @@ class Reflector:
             raise _RetryWatch() from exc
         except _BROKEN as exc:
             self._broken(exc)
-        if stream.delivered == 0 and self.clock() - stream.started < MIN_HEALTHY_WATCH:
+        if stream.delivered == 0 and self.clock.monotonic() - stream.started < MIN_HEALTHY_WATCH:
             self.stats.short_watches += 1
             raise VeryShortWatchError("very short watch: ended within a second without an event")
 

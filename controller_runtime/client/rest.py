@@ -10,7 +10,6 @@ Invariants:
 
 from __future__ import annotations
 
-import asyncio
 import json
 import platform
 import ssl
@@ -26,6 +25,7 @@ import aiohttp
 from prometheus_client import CollectorRegistry, Counter
 
 from controller_runtime.client.errors import ApiError, error_from_text
+from controller_runtime.clock import REAL_CLOCK, Clock
 from controller_runtime.metrics import REGISTRY
 
 if TYPE_CHECKING:
@@ -93,8 +93,10 @@ class RestClient:
         user_agent: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         registry: CollectorRegistry = REGISTRY,
+        clock: Clock | None = None,
     ) -> None:
         self.configuration = configuration
+        self.clock: Clock = REAL_CLOCK if clock is None else clock
         self.host = str(configuration.host or "").rstrip("/")
         self.host_label = urlparse(self.host).netloc
         self.user_agent = user_agent or default_user_agent()
@@ -196,7 +198,7 @@ class RestClient:
                 raise
             if wait is None:
                 raise error
-            await asyncio.sleep(wait)
+            await self.clock.sleep(wait)
         raise AssertionError("unreachable")
 
     @staticmethod

@@ -8,13 +8,13 @@ the server; after that the answer is NoKindMatchError.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
 from controller_runtime.client.errors import NoKindMatchError, NotFoundError
 from controller_runtime.client.rest import RestClient
+from controller_runtime.clock import REAL_CLOCK, Clock
 
 REFRESH_INTERVAL = 1.0
 
@@ -58,8 +58,9 @@ class ResourceInfo:
 
 
 class RestMapper:
-    def __init__(self, rest: RestClient) -> None:
+    def __init__(self, rest: RestClient, clock: Clock | None = None) -> None:
         self._rest = rest
+        self._clock: Clock = REAL_CLOCK if clock is None else clock
         self._by_gv: dict[str, dict[str, ResourceInfo]] = {}
         self._fetched_at: dict[str, float] = {}
 
@@ -78,12 +79,12 @@ class RestMapper:
                 group, version, res["kind"], res["name"], bool(res.get("namespaced"))
             )
         self._by_gv[api_version] = kinds
-        self._fetched_at[api_version] = time.monotonic()
+        self._fetched_at[api_version] = self._clock.monotonic()
         return kinds
 
     async def resource_for(self, api_version: str, kind: str) -> ResourceInfo:
         kinds = self._by_gv.get(api_version)
-        stale = time.monotonic() - self._fetched_at.get(api_version, 0.0) >= REFRESH_INTERVAL
+        stale = self._clock.monotonic() - self._fetched_at.get(api_version, 0.0) >= REFRESH_INTERVAL
         if kinds is None or (kind not in kinds and stale):
             kinds = await self._fetch(api_version)
         info = kinds.get(kind)

@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
-import time
 import weakref
 from collections.abc import Sequence
 from typing import TypeVar
@@ -24,6 +23,7 @@ from typing import TypeVar
 import structlog
 from prometheus_client import CollectorRegistry
 
+from controller_runtime.clock import REAL_CLOCK, Clock
 from controller_runtime.controller.metrics import (
     RESULT_ERROR,
     RESULT_REQUEUE,
@@ -48,7 +48,6 @@ from controller_runtime.controller.reconcile import (
 from controller_runtime.controller.source import Source
 from controller_runtime.metrics import REGISTRY
 from controller_runtime.workqueue import (
-    Clock,
     MetricsProvider,
     PriorityInterface,
     PriorityQueue,
@@ -128,7 +127,7 @@ class Controller:
         self.group, self.kind = group_kind
         self.registry = registry
         self.metrics = controller_metrics(registry)
-        self._clock = clock
+        self._clock: Clock = REAL_CLOCK if clock is None else clock
         self._sources: list[Source] = []
         self._started = False
         self.queue: PriorityInterface[Request] | None = None
@@ -259,10 +258,10 @@ class Controller:
     async def _reconcile_handler(
         self, queue: PriorityInterface[Request], request: Request, priority: int
     ) -> None:
-        started = time.monotonic()
+        started = self._clock.monotonic()
         result, error = await self._call(request)
         self._apply_result(queue, request, priority, result, error)
-        self.metrics.reconcile_time.labels(self.name).observe(time.monotonic() - started)
+        self.metrics.reconcile_time.labels(self.name).observe(self._clock.monotonic() - started)
 
     async def _call(self, request: Request) -> tuple[Result | None, BaseException | None]:
         timeout = self.reconciliation_timeout

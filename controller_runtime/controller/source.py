@@ -17,6 +17,7 @@ import structlog
 
 from controller_runtime.cache import Cache, DeletedFinalStateUnknown, HandlerRegistration
 from controller_runtime.client import NoKindMatchError
+from controller_runtime.clock import REAL_CLOCK, Clock
 from controller_runtime.controller.event import (
     CreateEvent,
     DeleteEvent,
@@ -87,8 +88,11 @@ class Kind:
         kind: str,
         handler: EventHandler,
         predicates: Sequence[Predicate] = (),
+        *,
+        clock: Clock | None = None,
     ) -> None:
         self.cache, self.api_version, self.kind = cache, api_version, kind
+        self.clock: Clock = REAL_CLOCK if clock is None else clock
         self.handler, self.predicates = handler, list(predicates)
         self._registration: HandlerRegistration | None = None
 
@@ -111,7 +115,7 @@ class Kind:
                     kind=self.kind,
                     api_version=self.api_version,
                 )
-                await asyncio.sleep(NO_KIND_RETRY)
+                await self.clock.sleep(NO_KIND_RETRY)
         adapter = _InformerAdapter(self.handler, self.predicates, queue)
         self._registration = informer.add_event_handler(adapter, name=repr(self))
 

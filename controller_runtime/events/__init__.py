@@ -2,7 +2,6 @@
 (aggregation, deduplication by count, spam filter) and a background writer."""
 
 from controller_runtime.events.broadcaster import BroadcasterStats, EventBroadcaster, EventSink
-from controller_runtime.events.clock import Clock, FakeClock, RealClock
 from controller_runtime.events.correlator import (
     CorrelationResult,
     CorrelatorOptions,
@@ -15,17 +14,14 @@ __all__ = [
     "NORMAL",
     "WARNING",
     "BroadcasterStats",
-    "Clock",
     "CorrelationResult",
     "CorrelatorOptions",
     "EventBroadcaster",
     "EventCorrelator",
     "EventRecorder",
     "EventSink",
-    "FakeClock",
     "FakeRecorder",
     "NoopRecorder",
-    "RealClock",
     "RecordedEvent",
     "Recorder",
 ]

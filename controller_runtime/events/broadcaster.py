@@ -33,7 +33,7 @@ from controller_runtime.client import (
     NotFoundError,
     PatchType,
 )
-from controller_runtime.events.clock import Clock, RealClock
+from controller_runtime.clock import REAL_CLOCK, Clock
 from controller_runtime.events.correlator import CorrelatorOptions, EventCorrelator
 from controller_runtime.events.recorder import EventRecorder, EventRequest, Recorder, build_event
 
@@ -96,7 +96,7 @@ class EventBroadcaster:
         self._retry_interval = retry_interval
         self._request_timeout = request_timeout
         self.hostname = hostname or socket.gethostname()
-        self._clock: Clock = clock or RealClock()
+        self._clock: Clock = REAL_CLOCK if clock is None else clock
         self._correlator = EventCorrelator(correlator_options, self._clock)
         self._queue: asyncio.Queue[_Write] = asyncio.Queue(maxsize=queue_size)
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -204,7 +204,7 @@ class EventBroadcaster:
                 break
             self.stats.retries += 1
             wait = self._retry_interval * (random.random() if attempt == 1 else 1.0)
-            await asyncio.sleep(wait)
+            await self._clock.sleep(wait)
         self.stats.failed += 1
         log.error("unable to write event (retry limit exceeded)", **_describe(write.event))
 

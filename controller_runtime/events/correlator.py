@@ -23,7 +23,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from controller_runtime.events.clock import Clock, RealClock
+from controller_runtime.clock import REAL_CLOCK, Clock
 from controller_runtime.events.recorder import format_time
 
 __all__ = ["CorrelationResult", "CorrelatorOptions", "EventCorrelator", "TokenBucket"]
@@ -141,7 +141,7 @@ def event_key(event: Object) -> tuple[str, ...]:
 class EventCorrelator:
     def __init__(self, options: CorrelatorOptions | None = None, clock: Clock | None = None):
         self.options = options or CorrelatorOptions()
-        self._clock: Clock = clock or RealClock()
+        self._clock: Clock = REAL_CLOCK if clock is None else clock
         size = self.options.cache_size
         self._aggregates: _LRU[tuple[str, ...], _Aggregate] = _LRU(size)
         self._observations: _LRU[tuple[str, ...], _Observation] = _LRU(size)

@@ -1,6 +1,5 @@
 """Leader election on a coordination.k8s.io/v1 Lease, with client-go's algorithm."""
 
-from controller_runtime.leaderelection.clock import Clock, FakeClock, RealClock
 from controller_runtime.leaderelection.config import (
     JITTER_FACTOR,
     LeaderElectionConfig,
@@ -22,15 +21,12 @@ from controller_runtime.leaderelection.record import (
 __all__ = [
     "JITTER_FACTOR",
     "LEASE_API_VERSION",
-    "Clock",
-    "FakeClock",
     "LeaderCallback",
     "LeaderElectionConfig",
     "LeaderElectionRecord",
     "LeaderElector",
     "LeaseLock",
     "NewLeaderCallback",
-    "RealClock",
     "ResourceLock",
     "default_identity",
     "format_micro_time",

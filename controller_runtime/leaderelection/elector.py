@@ -36,8 +36,8 @@ import structlog
 from prometheus_client import CollectorRegistry
 
 from controller_runtime.client import AlreadyExistsError, Client, ConflictError, NotFoundError
+from controller_runtime.clock import REAL_CLOCK, Clock
 from controller_runtime.events.recorder import EventRecorder
-from controller_runtime.leaderelection.clock import Clock, RealClock
 from controller_runtime.leaderelection.config import JITTER_FACTOR, LeaderElectionConfig
 from controller_runtime.leaderelection.lock import LeaseLock, ResourceLock
 from controller_runtime.leaderelection.metrics import master_status_gauge
@@ -102,7 +102,7 @@ class LeaderElector:
         self._on_started_leading = on_started_leading
         self._on_stopped_leading = on_stopped_leading
         self._on_new_leader = on_new_leader
-        self._clock: Clock = clock or RealClock()
+        self._clock: Clock = REAL_CLOCK if clock is None else clock
         self._gauge = master_status_gauge(registry).labels(config.lease_name)
         # The record as last read or written by us, and when (monotonic) it last changed.
         self._observed = LeaderElectionRecord()

@@ -20,6 +20,8 @@ from typing import Any, Protocol
 
 import structlog
 
+from controller_runtime.clock import REAL_CLOCK, Clock, TimerHandle
+
 __all__ = ["Deadline", "ReadyCheck", "Runnable", "RunnableGroup", "ServerRunnable", "describe"]
 
 log = structlog.get_logger("manager")
@@ -42,15 +44,16 @@ class Deadline:
 
     timeout None: never expires; 0 or less: expired from the start (no grace)."""
 
-    def __init__(self, timeout: float | None) -> None:
+    def __init__(self, timeout: float | None, clock: Clock | None = None) -> None:
         self.timeout = timeout
         self._expired = asyncio.Event()
-        self._timer: asyncio.TimerHandle | None = None
+        self._timer: TimerHandle | None = None
         if timeout is not None:
             if timeout <= 0:
                 self._expired.set()
             else:
-                self._timer = asyncio.get_running_loop().call_later(timeout, self._expired.set)
+                clock = REAL_CLOCK if clock is None else clock
+                self._timer = clock.call_at(clock.monotonic() + timeout, self._expired.set)
 
     def expired(self) -> bool:
         return self._expired.is_set()

@@ -12,10 +12,11 @@ Invariants:
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Generic, TypeVar
+
+from controller_runtime.clock import REAL_CLOCK, Clock
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -26,13 +27,13 @@ class ReviewCache(Generic[K, V]):
         self,
         ttl: float,
         max_size: int = 1024,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Clock | None = None,
     ) -> None:
         if max_size < 1:
             raise ValueError("max_size must be at least 1")
         self.ttl = ttl
         self.max_size = max_size
-        self._clock = clock
+        self._clock: Clock = REAL_CLOCK if clock is None else clock
         self._entries: OrderedDict[K, tuple[float, V]] = OrderedDict()  # key -> (expiry, value)
         self._loading: dict[K, asyncio.Task[V]] = {}
 
@@ -46,7 +47,7 @@ class ReviewCache(Generic[K, V]):
         if entry is None:
             return None
         expiry, value = entry
-        if self._clock() >= expiry:
+        if self._clock.monotonic() >= expiry:
             del self._entries[key]
             return None
         return (value,)
@@ -55,7 +56,7 @@ class ReviewCache(Generic[K, V]):
         if self.ttl <= 0:
             return
         self._entries.pop(key, None)
-        self._entries[key] = (self._clock() + self.ttl, value)
+        self._entries[key] = (self._clock.monotonic() + self.ttl, value)
         while len(self._entries) > self.max_size:
             self._entries.popitem(last=False)
 

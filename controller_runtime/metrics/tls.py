@@ -28,6 +28,8 @@ from pathlib import Path
 import structlog
 from prometheus_client import CollectorRegistry, Counter
 
+from controller_runtime.clock import REAL_CLOCK, Clock
+
 log = structlog.get_logger("metrics.tls")
 
 TLSOption = Callable[[ssl.SSLContext], None]
@@ -38,7 +40,10 @@ RELOAD_INTERVAL = 10.0
 
 
 def self_signed_certificate(
-    host: str = "localhost", ips: Sequence[str] = ("127.0.0.1", "::1")
+    host: str = "localhost",
+    ips: Sequence[str] = ("127.0.0.1", "::1"),
+    *,
+    clock: Clock = REAL_CLOCK,
 ) -> tuple[bytes, bytes]:
     """(certificate PEM, key PEM) of a fresh self-signed EC P-256 serving certificate."""
     # Imported here: cryptography costs about 9 MiB of RSS, and only a secure server without
@@ -50,7 +55,7 @@ def self_signed_certificate(
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)])
-    now = datetime.datetime.now(datetime.UTC)
+    now = clock.wall()
     sans: list[x509.GeneralName] = [x509.DNSName(host)]
     sans += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in ips]
     cert = (
@@ -143,7 +148,9 @@ class ServingCertificate:
         tls_opts: Sequence[TLSOption] = (),
         reload_interval: float = RELOAD_INTERVAL,
         registry: CollectorRegistry | None = None,
+        clock: Clock | None = None,
     ) -> None:
+        self.clock: Clock = REAL_CLOCK if clock is None else clock
         self.cert_path = cert_dir / cert_name if cert_dir is not None else None
         self.key_path = cert_dir / key_name if cert_dir is not None else None
         self._tls_opts = tuple(tls_opts)
@@ -184,7 +191,7 @@ class ServingCertificate:
                     cert=str(cert),
                     key=str(key),
                 )
-            _load_pem(ctx, *self_signed_certificate())
+            _load_pem(ctx, *self_signed_certificate(clock=self.clock))
             self.self_signed = True
         self.context = ctx
         return ctx
@@ -209,7 +216,7 @@ class ServingCertificate:
 
     async def _watch(self, cert: Path, key: Path, ctx: ssl.SSLContext, last: _Stamp) -> None:
         while True:
-            await asyncio.sleep(self._reload_interval)
+            await self.clock.sleep(self._reload_interval)
             try:
                 if _stamp(cert, key) == last:
                     continue

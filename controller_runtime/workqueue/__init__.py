@@ -6,7 +6,6 @@ through ``add_rate_limited``, timed requeues through ``forget`` + ``add_after``.
 Adding is a plain call, so synchronous event handlers can enqueue directly.
 """
 
-from controller_runtime.workqueue.clock import Clock, FakeClock, RealClock, TimerHandle
 from controller_runtime.workqueue.delaying_queue import DelayingQueue
 from controller_runtime.workqueue.interfaces import (
     DelayingInterface,
@@ -37,10 +36,8 @@ __all__ = [
     "LOW_PRIORITY",
     "QUEUE_DURATION_BUCKETS",
     "BucketRateLimiter",
-    "Clock",
     "DelayingInterface",
     "DelayingQueue",
-    "FakeClock",
     "GetResult",
     "GetWithPriorityResult",
     "Interface",
@@ -55,8 +52,6 @@ __all__ = [
     "RateLimiter",
     "RateLimitingInterface",
     "RateLimitingQueue",
-    "RealClock",
-    "TimerHandle",
     "WithMaxWaitRateLimiter",
     "default_controller_rate_limiter",
     "default_item_based_rate_limiter",

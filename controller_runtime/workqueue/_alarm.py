@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from controller_runtime.workqueue.clock import Clock, TimerHandle
+from controller_runtime.clock import Clock, TimerHandle
 
 __all__ = ["Alarm"]
 
@@ -50,7 +50,7 @@ class Alarm:
         self._when = math.inf
 
     def _fire(self) -> None:
-        deadline = max(self._clock.now(), self._when)
+        deadline = max(self._clock.monotonic(), self._when)
         self._handle = None
         self._when = math.inf
         self._on_fire(deadline)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import heapq
 
+from controller_runtime.clock import Clock
 from controller_runtime.workqueue._alarm import Alarm
-from controller_runtime.workqueue.clock import Clock
 from controller_runtime.workqueue.interfaces import T
 from controller_runtime.workqueue.metrics import MetricsProvider
 from controller_runtime.workqueue.queue import Queue
@@ -56,7 +56,7 @@ class DelayingQueue(Queue[T]):
         if seconds <= 0:
             self.add(item)
             return
-        ready_at = self._clock.now() + seconds
+        ready_at = self._clock.monotonic() + seconds
         pending = self._waiting.get(item)
         if pending is not None and pending[0] <= ready_at:
             return

@@ -44,8 +44,8 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
+from controller_runtime.clock import Clock
 from controller_runtime.metrics.registry import REGISTRY
-from controller_runtime.workqueue.clock import Clock
 from controller_runtime.workqueue.interfaces import T
 
 __all__ = ["QUEUE_DURATION_BUCKETS", "MetricsProvider", "QueueMetrics"]
@@ -289,13 +289,13 @@ class _PrometheusQueueMetrics(QueueMetrics[T]):
         label = self._label(priority)
         series.depth[label] = series.depth.get(label, 0.0) + 1
         if item not in self._add_times:
-            self._add_times[item] = self._clock.now()
+            self._add_times[item] = self._clock.monotonic()
 
     def get(self, item: T, priority: int = 0) -> None:
         series = self._series
         label = self._label(priority)
         series.depth[label] = series.depth.get(label, 0.0) - 1
-        now = self._clock.now()
+        now = self._clock.monotonic()
         self._processing_start[item] = now
         added = self._add_times.pop(item, None)
         if added is not None:
@@ -311,7 +311,7 @@ class _PrometheusQueueMetrics(QueueMetrics[T]):
     def done(self, item: T) -> None:
         started = self._processing_start.pop(item, None)
         if started is not None:
-            self._series.work.observe(self._clock.now() - started)
+            self._series.work.observe(self._clock.monotonic() - started)
 
     def retry(self) -> None:
         self._series.retries += 1
@@ -319,7 +319,7 @@ class _PrometheusQueueMetrics(QueueMetrics[T]):
     def in_flight_ages(self) -> tuple[float, float]:
         """(sum, max) of the ages of in-flight items; safe from any thread."""
         starts = tuple(self._processing_start.values())
-        now = self._clock.now()
+        now = self._clock.monotonic()
         total = oldest = 0.0
         for started in starts:
             age = now - started

@@ -25,9 +25,9 @@ from __future__ import annotations
 import heapq
 from typing import Final, Generic
 
+from controller_runtime.clock import REAL_CLOCK, Clock
 from controller_runtime.workqueue._alarm import Alarm
 from controller_runtime.workqueue._waiters import Waiters
-from controller_runtime.workqueue.clock import Clock, RealClock
 from controller_runtime.workqueue.interfaces import GetResult, GetWithPriorityResult, T
 from controller_runtime.workqueue.metrics import MetricsProvider, QueueMetrics
 from controller_runtime.workqueue.rate_limiters import (
@@ -73,7 +73,7 @@ class PriorityQueue(Generic[T]):
         clock: Clock | None = None,
     ) -> None:
         self.name = name
-        self._clock: Clock = RealClock() if clock is None else clock
+        self._clock: Clock = REAL_CLOCK if clock is None else clock
         self.rate_limiter: RateLimiter[T] = (
             default_priority_queue_rate_limiter() if rate_limiter is None else rate_limiter
         )
@@ -132,7 +132,7 @@ class PriorityQueue(Generic[T]):
                     delay = limited
             ready_at: float | None = None
             if delay > 0:
-                ready_at = self._clock.now() + delay
+                ready_at = self._clock.monotonic() + delay
                 self._metrics.retry()
             entry = self._items.get(key)
             if entry is None:

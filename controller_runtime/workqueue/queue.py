@@ -17,8 +17,8 @@ from __future__ import annotations
 from collections import deque
 from typing import Generic
 
+from controller_runtime.clock import REAL_CLOCK, Clock
 from controller_runtime.workqueue._waiters import Waiters
-from controller_runtime.workqueue.clock import Clock, RealClock
 from controller_runtime.workqueue.interfaces import GetResult, T
 from controller_runtime.workqueue.metrics import MetricsProvider, QueueMetrics
 
@@ -39,7 +39,7 @@ class Queue(Generic[T]):
         clock: Clock | None = None,
     ) -> None:
         self.name = name
-        self._clock: Clock = RealClock() if clock is None else clock
+        self._clock: Clock = REAL_CLOCK if clock is None else clock
         provider = MetricsProvider() if metrics_provider is None else metrics_provider
         self._metrics: QueueMetrics[T] = provider.queue_metrics(name, self._clock)
 

@@ -12,7 +12,7 @@ import math
 from collections.abc import Hashable
 from typing import Any, Generic, Protocol, TypeVar
 
-from controller_runtime.workqueue.clock import Clock, RealClock
+from controller_runtime.clock import REAL_CLOCK, Clock
 from controller_runtime.workqueue.interfaces import T
 
 __all__ = [
@@ -118,7 +118,7 @@ class BucketRateLimiter:
             raise ValueError(f"qps and burst must not be negative (got {qps}, {burst})")
         self.qps = qps
         self.burst = burst
-        self._clock: Clock = RealClock() if clock is None else clock
+        self._clock: Clock = REAL_CLOCK if clock is None else clock
         # Tokens at time _last; None until the first call, meaning a full bucket.
         self._tokens = float(burst)
         self._last: float | None = None
@@ -134,7 +134,7 @@ class BucketRateLimiter:
             return math.inf
         if self.burst < 1:
             return math.inf  # a single token can never fit
-        now = self._clock.now()
+        now = self._clock.monotonic()
         last = now if self._last is None or self._last > now else self._last
         tokens = self._tokens if self._last is not None else float(self.burst)
         tokens = min(float(self.burst), tokens + (now - last) * self.qps) - 1.0

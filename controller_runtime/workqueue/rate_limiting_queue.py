@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from controller_runtime.workqueue.clock import Clock
+from controller_runtime.clock import Clock
 from controller_runtime.workqueue.delaying_queue import DelayingQueue
 from controller_runtime.workqueue.interfaces import T
 from controller_runtime.workqueue.metrics import MetricsProvider

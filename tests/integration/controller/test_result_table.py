@@ -19,6 +19,7 @@ from prometheus_client import CollectorRegistry
 
 from controller_runtime.cache import Cache
 from controller_runtime.client import Client
+from controller_runtime.clock import FakeClock
 from controller_runtime.controller import (
     Controller,
     ControllerOptions,
@@ -30,7 +31,7 @@ from controller_runtime.controller import (
     TerminalError,
 )
 from controller_runtime.envtest import eventually
-from controller_runtime.workqueue import FakeClock, PriorityInterface
+from controller_runtime.workqueue import PriorityInterface
 
 HANG = object()
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from controller_runtime.cache import DeletedFinalStateUnknown, SharedIndexInformer
 from controller_runtime.cache.reflector import Backoff
+from controller_runtime.clock import FakeClock
 from controller_runtime.envtest import eventually
 
 
@@ -74,14 +75,14 @@ async def test_replace_and_watch_events_dispatch_like_client_go() -> None:
 
 
 def test_backoff_doubles_caps_and_resets() -> None:
-    now = [0.0]
-    backoff = Backoff(initial=0.8, cap=30.0, jitter=0.0, reset_after=120.0, clock=lambda: now[0])
+    clock = FakeClock()
+    backoff = Backoff(initial=0.8, cap=30.0, jitter=0.0, reset_after=120.0, clock=clock)
     delays = []
     for _ in range(8):
         delays.append(backoff.next())
-        now[0] += 1
+        clock.step(1)
     assert delays == [0.8, 1.6, 3.2, 6.4, 12.8, 25.6, 30.0, 30.0]
-    now[0] += 121
+    clock.step(121)
     assert backoff.next() == 0.8
 
 

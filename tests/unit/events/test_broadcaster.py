@@ -20,13 +20,13 @@ from controller_runtime.client import (
     PatchType,
     ServiceUnavailableError,
 )
+from controller_runtime.clock import FakeClock
 from controller_runtime.envtest import eventually
 from controller_runtime.events import (
     NORMAL,
     WARNING,
     EventBroadcaster,
     EventRecorder,
-    FakeClock,
     FakeRecorder,
     NoopRecorder,
 )

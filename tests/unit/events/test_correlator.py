@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from controller_runtime.events import CorrelatorOptions, EventCorrelator, FakeClock
+from controller_runtime.clock import FakeClock
+from controller_runtime.events import CorrelatorOptions, EventCorrelator
 from controller_runtime.events.recorder import EventRequest, build_event, object_reference
 
 POD: dict[str, Any] = {
@@ -29,7 +30,7 @@ def make(
     obj: dict[str, Any] = POD,
     component: str = "ctl",
 ) -> dict[str, Any]:
-    clock.advance(0.001)  # distinct names, as the broadcaster guarantees
+    clock.step(0.001)  # distinct names, as the broadcaster guarantees
     request = EventRequest(
         object_reference(obj), event_type, reason, message, component, f"{component}-host"
     )
@@ -43,7 +44,7 @@ def test_identical_events_become_one_with_a_growing_count(clock: FakeClock) -> N
     assert not first.skip
     assert first.event["count"] == 1
     for n in range(2, 6):
-        clock.advance(10)
+        clock.step(10)
         again = c.correlate(make(clock))
         assert again.event["metadata"]["name"] == first.event["metadata"]["name"]
         assert again.event["firstTimestamp"] == first.event["firstTimestamp"]
@@ -101,10 +102,10 @@ def test_aggregation_restarts_after_a_quiet_interval(clock: FakeClock) -> None:
     c = EventCorrelator(clock=clock)
     for i in range(9):
         c.correlate(make(clock, message=f"m{i}"))
-    clock.advance(600.01)
+    clock.step(600.01)
     fresh = c.correlate(make(clock, message="m9"))
     assert fresh.event["message"] == "m9"
-    clock.advance(599)  # within the window of the previous one: still counting
+    clock.step(599)  # within the window of the previous one: still counting
     for i in range(10, 18):
         assert not c.correlate(make(clock, message=f"m{i}")).event["message"].startswith("(")
     assert c.correlate(make(clock, message="m18")).event["message"].startswith("(combined")
@@ -115,9 +116,9 @@ def test_spam_filter_allows_a_burst_of_25_then_one_per_5_minutes(clock: FakeCloc
     # The spam key ignores reason and message: any mix counts against the same bucket.
     results = [c.correlate(make(clock, reason=f"R{i % 3}")) for i in range(40)]
     assert [r.skip for r in results] == [False] * 25 + [True] * 15
-    clock.advance(299)
+    clock.step(299)
     assert c.correlate(make(clock, reason="R0")).skip
-    clock.advance(1.1)
+    clock.step(1.1)
     allowed = c.correlate(make(clock, reason="R0"))
     assert not allowed.skip
     assert c.correlate(make(clock, reason="R0")).skip

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 import pytest
 from prometheus_client import CollectorRegistry
 
+from controller_runtime.clock import FakeClock
 from controller_runtime.leaderelection import (
-    FakeClock,
     LeaderElectionConfig,
     LeaderElectionRecord,
     LeaderElector,
@@ -83,10 +83,10 @@ class World:
 
     async def idle(self, sleepers: int = 1) -> None:
         """Waits until every running elector is parked in a clock sleep."""
-        await until(lambda: self.clock.sleepers >= sleepers)
+        await until(lambda: self.clock.pending_timers() >= sleepers)
 
     async def advance(self, seconds: float, sleepers: int = 1) -> None:
-        self.clock.advance(seconds)
+        self.clock.step(seconds)
         await asyncio.sleep(0)
         await self.idle(sleepers)
 
@@ -154,8 +154,8 @@ async def test_leadership_is_lost_when_renewals_fail_for_renew_deadline(world: W
         assert world.clock.monotonic() - failing_since < RENEW  # still leading before then
         assert a.elector.is_leader()
         assert a.gauge() == 1.0
-        world.clock.advance(RETRY)
-        await until(lambda: task.done() or world.clock.sleepers >= 1)
+        world.clock.step(RETRY)
+        await until(lambda: task.done() or world.clock.pending_timers() >= 1)
     assert world.clock.monotonic() - failing_since >= RENEW
     assert task.result() is None  # run() returns when leadership is lost
     assert not a.elector.is_leader()

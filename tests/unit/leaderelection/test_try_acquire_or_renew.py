@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 import pytest
 from prometheus_client import CollectorRegistry
 
+from controller_runtime.clock import FakeClock
 from controller_runtime.leaderelection import (
-    FakeClock,
     LeaderElectionConfig,
     LeaderElectionRecord,
     LeaderElector,
@@ -79,9 +79,9 @@ async def test_held_lease_is_taken_only_after_lease_duration_on_the_local_clock(
     a, _ = elector("a", store, clock)
     assert not await a.try_acquire_or_renew()
     assert a.leader() == "b"
-    clock.advance(LEASE - 0.001)
+    clock.step(LEASE - 0.001)
     assert not await a.try_acquire_or_renew()
-    clock.advance(0.002)
+    clock.step(0.002)
     assert await a.try_acquire_or_renew()
     assert store.record is not None
     assert store.record.holder_identity == "a"
@@ -97,9 +97,9 @@ async def test_record_timestamps_are_never_compared_with_the_local_clock(
     store.write(held_by("b", clock, renew_time=clock.wall() + timedelta(seconds=skew)))
     a, _ = elector("a", store, clock)
     assert not await a.try_acquire_or_renew()
-    clock.advance(LEASE - 1)
+    clock.step(LEASE - 1)
     assert not await a.try_acquire_or_renew()
-    clock.advance(1.001)
+    clock.step(1.001)
     assert await a.try_acquire_or_renew()
 
 
@@ -108,10 +108,10 @@ async def test_a_changing_record_restarts_the_expiry(clock: FakeClock, store: Le
     a, _ = elector("a", store, clock)
     for _ in range(10):  # b renews every 10 s; 100 s pass, more than the 15 s lease
         assert not await a.try_acquire_or_renew()
-        clock.advance(10)
+        clock.step(10)
         store.write(held_by("b", clock))
     assert not await a.try_acquire_or_renew()
-    clock.advance(LEASE + 0.001)
+    clock.step(LEASE + 0.001)
     assert await a.try_acquire_or_renew()
 
 
@@ -119,7 +119,7 @@ async def test_expiry_uses_the_duration_in_the_record(clock: FakeClock, store: L
     store.write(held_by("b", clock, duration=3))
     a, _ = elector("a", store, clock)
     assert not await a.try_acquire_or_renew()
-    clock.advance(3.001)
+    clock.step(3.001)
     assert await a.try_acquire_or_renew()
 
 
@@ -131,7 +131,7 @@ async def test_renewal_takes_the_fast_path_and_keeps_acquire_time(
     acquired = clock.wall()
     store.calls.clear()
     for _ in range(3):
-        clock.advance(2)
+        clock.step(2)
         assert await a.try_acquire_or_renew()
     assert store.calls == ["a:update"] * 3  # no reads: optimistic update on our own write
     assert store.record == LeaderElectionRecord("a", 15, acquired, clock.wall(), 0)
@@ -143,7 +143,7 @@ async def test_fast_path_conflict_falls_back_and_respects_a_new_holder(
     a, _ = elector("a", store, clock)
     assert await a.try_acquire_or_renew()
     store.write(held_by("b", clock, transitions=1))  # b took over behind a's back
-    clock.advance(2)
+    clock.step(2)
     store.calls.clear()
     assert not await a.try_acquire_or_renew()
     assert store.calls == ["a:update", "a:get"]
@@ -161,7 +161,7 @@ async def test_slow_path_renewal_keeps_acquire_time_and_transitions(
     # Someone rewrites the record unchanged (a new resourceVersion): a's fast path conflicts.
     assert store.record is not None
     store.write(store.record)
-    clock.advance(2)
+    clock.step(2)
     assert await a.try_acquire_or_renew()
     assert store.record == LeaderElectionRecord("a", 15, acquired, clock.wall(), 0)
 
@@ -173,7 +173,7 @@ async def test_leader_that_stopped_renewing_is_replaced(
     b, _ = elector("b", store, clock)
     assert await a.try_acquire_or_renew()
     assert not await b.try_acquire_or_renew()
-    clock.advance(LEASE + 0.001)  # a is gone
+    clock.step(LEASE + 0.001)  # a is gone
     assert await b.try_acquire_or_renew()
     assert store.record is not None
     assert (store.record.holder_identity, store.record.leader_transitions) == ("b", 1)
@@ -186,10 +186,10 @@ async def test_released_lease_is_taken_at_once(clock: FakeClock, store: LeaseSto
     a, _ = elector("a", store, clock)
     b, _ = elector("b", store, clock)
     assert await a.try_acquire_or_renew()
-    clock.advance(4)
+    clock.step(4)
     assert await a.try_acquire_or_renew()
     assert not await b.try_acquire_or_renew()
-    clock.advance(1)
+    clock.step(1)
     assert await a._release()
     assert store.record == LeaderElectionRecord("", 1, clock.wall(), clock.wall(), 0)
     assert a.leader() == ""
@@ -209,7 +209,7 @@ async def test_release_retries_after_conflict_and_skips_a_lease_taken_over(
     assert store.record.holder_identity == ""
 
     a2, _ = elector("a2", store, clock)
-    clock.advance(1)
+    clock.step(1)
     assert await a2.try_acquire_or_renew()
     store.write(held_by("c", clock))  # c took the lease: nothing of a2's to release
     assert await a2._release()

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
+from controller_runtime.clock import FakeClock
 from controller_runtime.manager.runnable_group import Deadline, RunnableGroup, describe
 
 WAIT = 5.0  # only reached when the code under test is broken
@@ -173,3 +174,18 @@ async def _until(condition: Callable[[], bool]) -> None:
             return
         await asyncio.sleep(0)
     raise AssertionError("condition not reached")
+
+
+async def test_a_shutdown_deadline_expires_on_its_clock() -> None:
+    clock = FakeClock()
+    deadline = Deadline(30.0, clock)
+    blocked = asyncio.get_running_loop().create_future()
+    waiter = asyncio.ensure_future(deadline.wait([blocked]))
+    clock.step(29.9)
+    await asyncio.sleep(0)
+    assert not deadline.expired()
+    assert not waiter.done()
+    clock.step(0.1)
+    await asyncio.wait_for(waiter, 2.0)
+    assert deadline.expired()
+    blocked.cancel()

@@ -6,15 +6,8 @@ import asyncio
 
 import pytest
 
+from controller_runtime.clock import FakeClock
 from controller_runtime.metrics.reviewcache import ReviewCache
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 class Loader:
@@ -36,14 +29,14 @@ class Loader:
 
 
 async def test_answers_are_served_until_the_ttl_expires() -> None:
-    clock = Clock()
+    clock = FakeClock(start=100.0)
     cache: ReviewCache[str, str] = ReviewCache(ttl=10, clock=clock)
     load = Loader()
     assert await cache.get_or_load("k", load) == "v"
-    clock.now += 9.9
+    clock.step(9.9)
     assert await cache.get_or_load("k", load) == "v"
     assert load.calls == 1
-    clock.now += 0.1
+    clock.step(0.1)
     assert await cache.get_or_load("k", load) == "v"
     assert load.calls == 2
 

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from prometheus_client import CollectorRegistry
 
-from controller_runtime.workqueue import FakeClock, MetricsProvider
+from controller_runtime.clock import FakeClock
+from controller_runtime.workqueue import MetricsProvider
 
 Spawn = Callable[[Coroutine[Any, Any, Any]], "asyncio.Task[Any]"]
 

@@ -7,9 +7,9 @@ import asyncio
 
 import pytest
 
+from controller_runtime.clock import FakeClock
 from controller_runtime.workqueue import (
     DelayingQueue,
-    FakeClock,
     ItemExponentialFailureRateLimiter,
     RateLimitingQueue,
 )
@@ -24,7 +24,7 @@ def queue(clock: FakeClock) -> DelayingQueue[str]:
 async def test_item_is_added_when_its_delay_has_passed(
     queue: DelayingQueue[str], clock: FakeClock
 ) -> None:
-    t0 = clock.now()
+    t0 = clock.monotonic()
     queue.add_after("a", 1.0)
     assert len(queue) == 0
     clock.set_time(t0 + 0.999)
@@ -138,10 +138,10 @@ async def test_one_timer_for_many_waiting_items(
     for i in range(100):
         queue.add_after(f"k{i}", 1.0 + i)
     assert clock.pending_timers() == 1
-    assert clock.next_deadline() == clock.now() + 1.0
+    assert clock.next_deadline() == clock.monotonic() + 1.0
     queue.add_after("early", 0.5)
     assert clock.pending_timers() == 1
-    assert clock.next_deadline() == clock.now() + 0.5
+    assert clock.next_deadline() == clock.monotonic() + 0.5
 
 
 async def test_superseded_entries_do_not_accumulate(
@@ -179,14 +179,14 @@ def rl_queue(clock: FakeClock) -> RateLimitingQueue[str]:
 async def test_add_rate_limited_waits_the_limiters_delay(
     rl_queue: RateLimitingQueue[str], clock: FakeClock
 ) -> None:
-    t0 = clock.now()
+    t0 = clock.monotonic()
     rl_queue.add_rate_limited("a")
     clock.set_time(t0 + 0.004)
     assert len(rl_queue) == 0
     clock.set_time(t0 + 0.005)
     assert await within(rl_queue.get()) == ("a", False)
     rl_queue.done("a")
-    t1 = clock.now()
+    t1 = clock.monotonic()
     rl_queue.add_rate_limited("a")  # second failure: 10 ms
     clock.set_time(t1 + 0.009)
     assert len(rl_queue) == 0
@@ -215,7 +215,7 @@ async def test_forget_resets_the_backoff_but_not_processing(
 
 async def test_default_rate_limiter_is_the_controller_default(clock: FakeClock) -> None:
     queue: RateLimitingQueue[str] = RateLimitingQueue(clock=clock)
-    t0 = clock.now()
+    t0 = clock.monotonic()
     for i in range(100):  # exponential 5 ms; bucket burst of 100 absorbs these
         queue.add_rate_limited(f"k{i}")
     queue.add_rate_limited("k100")  # 101st token in the same instant: 0.1 s

@@ -8,12 +8,12 @@ import prometheus_client
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 
+from controller_runtime.clock import FakeClock
 from controller_runtime.metrics import REGISTRY
 from controller_runtime.workqueue import (
     LOW_PRIORITY,
     QUEUE_DURATION_BUCKETS,
     DelayingQueue,
-    FakeClock,
     MetricsProvider,
     PriorityQueue,
     Queue,

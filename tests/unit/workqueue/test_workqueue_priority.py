@@ -7,9 +7,9 @@ import asyncio
 
 import pytest
 
+from controller_runtime.clock import FakeClock
 from controller_runtime.workqueue import (
     LOW_PRIORITY,
-    FakeClock,
     ItemExponentialFailureRateLimiter,
     PriorityQueue,
 )
@@ -108,7 +108,7 @@ async def test_keeps_the_earliest_ready_time(queue: PriorityQueue[str], clock: F
     queue.add("a")
     queue.add_after("a", 3600.0)  # ready wins over later
     assert len(queue) == 1
-    t0 = clock.now()
+    t0 = clock.monotonic()
     queue.add_after("b", 3600.0)
     queue.add_after("b", 60.0)  # earlier wins
     queue.add_after("b", 120.0)  # later ignored
@@ -174,7 +174,7 @@ async def test_raising_priority_of_a_waiting_item(
 async def test_rate_limited_uses_the_smaller_delay(clock: FakeClock) -> None:
     limiter: ItemExponentialFailureRateLimiter[str] = ItemExponentialFailureRateLimiter(1.0, 100.0)
     queue: PriorityQueue[str] = PriorityQueue(rate_limiter=limiter, clock=clock)
-    t0 = clock.now()
+    t0 = clock.monotonic()
     queue.add_with_opts("limiter-wins", after=10.0, rate_limited=True)  # 1 s < 10 s
     queue.add_with_opts("after-wins", after=0.5, rate_limited=True)  # 0.5 s < 1 s
     queue.add_with_opts("only-limiter", rate_limited=True)  # after 0: limiter's 1 s
@@ -190,7 +190,7 @@ async def test_rate_limited_uses_the_smaller_delay(clock: FakeClock) -> None:
 async def test_default_rate_limiter_is_exponential_only(
     queue: PriorityQueue[str], clock: FakeClock
 ) -> None:
-    t0 = clock.now()
+    t0 = clock.monotonic()
     for i in range(300):
         queue.add_rate_limited(f"k{i}")
     queue.add_rate_limited("k0")  # still waiting: the earlier time (5 ms) wins

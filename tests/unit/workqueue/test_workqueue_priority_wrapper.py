@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from controller_runtime.clock import FakeClock
 from controller_runtime.workqueue import (
-    FakeClock,
     ItemExponentialFailureRateLimiter,
     PriorityInterface,
     PriorityQueueWrapper,

@@ -26,9 +26,9 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from controller_runtime.clock import FakeClock
 from controller_runtime.workqueue import (
     LOW_PRIORITY,
-    FakeClock,
     ItemExponentialFailureRateLimiter,
     PriorityQueue,
     RateLimitingQueue,
@@ -280,7 +280,7 @@ class Harness:
     def apply(self, op: tuple[Any, ...]) -> None:
         kind = op[0]
         self.event += 1
-        now = self.clock.now()
+        now = self.clock.monotonic()
         if kind in ("add", "add_after", "add_rate_limited") and not self.model.shutdown:
             self.last_add[op[1]] = self.event
         if kind == "add":
@@ -304,7 +304,7 @@ class Harness:
             self.grant(self.workers[op[1]], "holding")
         elif kind == "step":
             self.clock.step(op[1])
-            self.model.advance(self.clock.now())
+            self.model.advance(self.clock.monotonic())
         elif kind == "shut_down":
             self.queue.shut_down()
             self.model.shut_down()
@@ -320,7 +320,7 @@ class Harness:
                 self.grant(w, "holding")
                 self.grant(w, "idle")
             self.clock.step(3.0)
-            self.model.advance(self.clock.now())
+            self.model.advance(self.clock.monotonic())
             await self.settle()
         if not self.model.shutdown:
             assert not self.model.pending(), "items left over"

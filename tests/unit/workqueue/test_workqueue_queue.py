@@ -7,10 +7,10 @@ import asyncio
 
 import pytest
 
+from controller_runtime.clock import FakeClock
 from controller_runtime.workqueue import (
     DelayingInterface,
     DelayingQueue,
-    FakeClock,
     Interface,
     PriorityInterface,
     PriorityQueue,

@@ -6,9 +6,9 @@ import math
 
 import pytest
 
+from controller_runtime.clock import FakeClock
 from controller_runtime.workqueue import (
     BucketRateLimiter,
-    FakeClock,
     ItemExponentialFailureRateLimiter,
     ItemFastSlowRateLimiter,
     MaxOfRateLimiter,
