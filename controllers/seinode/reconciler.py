@@ -145,11 +145,15 @@ class SeiNodeReconciler:
     # --- the pass --------------------------------------------------------------------------
 
     async def reconcile(self, request: Request) -> Result:
+        ns, name = request.namespace or "", request.name
         base = await self._read(request)
         if base is None:
+            # Gone. A node held by another party's finalizer after ours was removed still gets
+            # passes (its children's events), and each refreshes its phase gauge: forget the
+            # series again now, or they outlive the node.
+            self._forget_metrics(ns, name)
             return Result()
         node = SeiNode.from_dict(base)
-        ns, name = request.namespace or "", request.name
         if node.status.phase:
             self.d.metrics.set_phase(ns, name, node.status.phase.value)
         if node.metadata.deletion_timestamp is not None:
@@ -284,10 +288,14 @@ class SeiNodeReconciler:
         pvc = render.render_pvc(node, self.d.platform)
         with contextlib.suppress(NotFoundError):
             await self.d.client.delete(pvc, propagation_policy=PropagationPolicy.BACKGROUND)
-        self.d.metrics.forget_node(ns, name)
-        self.d.executor.metrics.delete_plan_active(CONTROLLER_NAME, ns, name)
+        self._forget_metrics(ns, name)
         await self._patch_finalizers(base, [f for f in finalizers if f != FINALIZER])
         self.d.own_writes.forget(base)
+
+    def _forget_metrics(self, namespace: str, name: str) -> None:
+        """Deletes the per-node metric series (spec 3.8); absent series are fine."""
+        self.d.metrics.forget_node(namespace, name)
+        self.d.executor.metrics.delete_plan_active(CONTROLLER_NAME, namespace, name)
 
 
 def _bootstrap_done(node: SeiNode) -> bool:

@@ -192,3 +192,25 @@ async def test_deletion_records_terminating_and_keeps_foreign_finalizers(
     assert stored["status"]["phase"] == "Terminating"
     assert stored["metadata"]["finalizers"] == ["example.com/hold"]
     assert harness.recorder.events == []  # entering Terminating is no transition event
+
+
+async def test_node_held_by_a_foreign_finalizer_leaves_no_series_once_gone(
+    harness: ReconcilerHarness,
+) -> None:
+    await harness.create("node", finalizers=["example.com/hold", "sei.io/seinode-finalizer"])
+    await harness.set_status("node", {"phase": "Running"})
+    await _delete(harness, "node")
+    await harness.reconcile("node")  # ours is done: Terminating, series forgotten
+    await harness.reconcile("node")  # any event on its children brings it back while held
+    held = await harness.raw("node")
+    await harness.kube.patch(held, {"metadata": {"finalizers": None}})
+    await eventually(
+        lambda: harness.cache.list(API_VERSION, KIND, harness.namespace),
+        lambda listed: not listed["items"],
+        timeout=30,
+        message="the cache without the node",
+    )
+
+    await harness.reconcile("node")  # the delete event's pass
+
+    assert _phase_gauge(harness, "node") == {p: None for p in PHASES}
