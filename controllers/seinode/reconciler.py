@@ -244,7 +244,8 @@ class SeiNodeReconciler:
         node.status.plan = planners.build_node_plan(node)
         change = transition(node, SeiNodePhase.INITIALIZING)
         await self.write_status(base, node)
-        self.record_transition(node, change)
+        if change.from_phase != change.to_phase:  # not when an Initializing node lost its plan
+            self.record_transition(node, change)
         return Result(requeue_after=IMMEDIATE)
 
     def task_context(self, node: SeiNode) -> TaskContext:

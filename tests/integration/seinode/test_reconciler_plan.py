@@ -260,3 +260,17 @@ async def test_failed_plan_submits_nothing_more(harness: ReconcilerHarness) -> N
     await harness.reconcile_times("node", 2)
 
     assert harness.sidecar("node").submissions[submitted:] == []
+
+
+async def test_initializing_node_that_lost_its_plan_gets_a_new_one_without_a_transition(
+    harness: ReconcilerHarness,
+) -> None:
+    await harness.create("node", SNAPSHOT_NODE, finalizers=["sei.io/seinode-finalizer"])
+    await harness.set_status("node", {"phase": "Initializing"})
+
+    result = await harness.reconcile("node")
+
+    node = await harness.node("node")
+    assert result == IMMEDIATE
+    assert (node.status.phase, node.status.plan is not None) == ("Initializing", True)
+    assert harness.recorder.events == []
