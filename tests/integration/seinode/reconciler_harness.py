@@ -10,7 +10,12 @@ A real cache answers what the watch delivered so far, so every test write is fol
 :meth:`ReconcilerHarness.synced`: in production the reconcile a write triggers runs after the
 cache has it. Where a test needs a cache that lags (decision F1, the status-patch invariant),
 :class:`LaggingClient` pins an object: the reconciler reads it as it was, deterministically,
-instead of hoping the watch is slow.
+instead of hoping the watch is slow. Its writes go through a :class:`RecordingClient`, so a test
+can say "this pass wrote nothing to the node" even where a needless patch would change nothing
+on the server (and so leave the resourceVersion alone).
+
+Reads use the real cache rather than the direct client on purpose: passes then meet what they
+meet under the manager (their own writes not yet in the cache, read back through OwnWrites).
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ import pytest
 
 from api.v1alpha1 import TaskStatus
 from controller_runtime.controller import TerminalError
-from tests.integration.seinode.reconciler_harness import ReconcilerHarness
+from tests.integration.seinode.reconciler_harness import API_VERSION, KIND, ReconcilerHarness
 
 pytestmark = pytest.mark.integration
 
@@ -85,6 +85,17 @@ async def test_fixed_spec_clears_the_condition_and_proceeds(harness: ReconcilerH
     node = await harness.node("node")
     assert node.status.condition("SpecValid") is None
     assert node.status.phase == "Initializing"
+
+
+async def test_rejected_node_can_still_be_deleted(harness: ReconcilerHarness) -> None:
+    await _rejected(harness, "node")
+    stored = await harness.raw("node")
+    await harness.kube.delete(stored)
+    await harness.synced(await harness.raw("node"))
+
+    await harness.reconcile("node")
+
+    assert await harness.child(API_VERSION, KIND, "node") is None
 
 
 async def test_status_write_on_a_stale_read_does_not_conflict_with_a_spec_write(
