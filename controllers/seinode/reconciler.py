@@ -150,8 +150,10 @@ class SeiNodeReconciler:
         if base is None:
             # Gone. A node held by another party's finalizer after ours was removed still gets
             # passes (its children's events), and each refreshes its phase gauge: forget the
-            # series again now, or they outlive the node.
+            # series again now, or they outlive the node; likewise our last write of it.
             self._forget_metrics(ns, name)
+            key = {"apiVersion": API_VERSION, "kind": KIND}
+            self.d.own_writes.forget({**key, "metadata": {"name": name, "namespace": ns}})
             return Result()
         node = SeiNode.from_dict(base)
         if node.status.phase:
@@ -290,8 +292,12 @@ class SeiNodeReconciler:
         with contextlib.suppress(NotFoundError):
             await self.d.client.delete(pvc, propagation_policy=PropagationPolicy.BACKGROUND)
         self._forget_metrics(ns, name)
-        await self._patch_finalizers(base, [f for f in finalizers if f != FINALIZER])
-        self.d.own_writes.forget(base)
+        remaining = [f for f in finalizers if f != FINALIZER]
+        written = await self._patch_finalizers(base, remaining)
+        if not remaining:
+            # Gone with this write. While another finalizer holds the node, the written copy
+            # stays the newest we know: the next pass must not build on an older cached one.
+            self.d.own_writes.forget(written)
 
     def _forget_metrics(self, namespace: str, name: str) -> None:
         """Deletes the per-node metric series (spec 3.8); absent series are fine."""

@@ -4,6 +4,8 @@ of 11.3)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from controller_runtime.envtest import eventually
@@ -16,6 +18,7 @@ from tests.integration.seinode.reconciler_harness import (
 
 pytestmark = pytest.mark.integration
 
+FINALIZER = "sei.io/seinode-finalizer"
 PHASES = ("Pending", "Initializing", "Running", "Failed", "Terminating")
 FAILED_MESSAGE = "SeiNode is in Failed state. Delete and recreate the resource to retry."
 
@@ -194,10 +197,45 @@ async def test_deletion_records_terminating_and_keeps_foreign_finalizers(
     assert harness.recorder.events == []  # entering Terminating is no transition event
 
 
-async def test_node_held_by_a_foreign_finalizer_leaves_no_series_once_gone(
+async def _between_the_finalizing_writes(
+    harness: ReconcilerHarness, name: str, since: str
+) -> dict[str, Any]:
+    """The node as it was between the finalizing pass's status write (Terminating) and its
+    finalizer patch: what a cache that has seen only the first of the two holds."""
+    async with harness.kube.watch(
+        API_VERSION,
+        KIND,
+        harness.namespace,
+        resource_version=since,
+        field_selector=f"metadata.name={name}",
+        timeout_seconds=30,
+    ) as events:
+        async for event in events:
+            obj: dict[str, Any] = event["object"]
+            if event["type"] == "MODIFIED" and FINALIZER in obj["metadata"]["finalizers"]:
+                return obj
+    raise AssertionError("no version between the status write and the finalizer patch")
+
+
+async def test_pass_after_finalizing_a_held_node_builds_on_its_own_write(
     harness: ReconcilerHarness,
 ) -> None:
-    await harness.create("node", finalizers=["example.com/hold", "sei.io/seinode-finalizer"])
+    await harness.create("node", finalizers=["example.com/hold", FINALIZER])
+    await _delete(harness, "node")
+    before = (await harness.raw("node"))["metadata"]["resourceVersion"]
+    await harness.reconcile("node")  # Terminating, then our finalizer removed
+    harness.reads.pin(await _between_the_finalizing_writes(harness, "node", before))
+
+    await harness.reconcile("node")
+
+    assert harness.responses(409) == 0
+    assert (await harness.raw("node"))["metadata"]["finalizers"] == ["example.com/hold"]
+
+
+async def _held_then_gone(harness: ReconcilerHarness) -> None:
+    """A node another party's finalizer holds after ours went, reconciled while held, then
+    released; ends with the pass its delete event brings."""
+    await harness.create("node", finalizers=["example.com/hold", FINALIZER])
     await harness.set_status("node", {"phase": "Running"})
     await _delete(harness, "node")
     await harness.reconcile("node")  # ours is done: Terminating, series forgotten
@@ -210,7 +248,20 @@ async def test_node_held_by_a_foreign_finalizer_leaves_no_series_once_gone(
         timeout=30,
         message="the cache without the node",
     )
+    await harness.reconcile("node")
 
-    await harness.reconcile("node")  # the delete event's pass
+
+async def test_node_held_by_a_foreign_finalizer_leaves_no_series_once_gone(
+    harness: ReconcilerHarness,
+) -> None:
+    await _held_then_gone(harness)
 
     assert _phase_gauge(harness, "node") == {p: None for p in PHASES}
+
+
+async def test_node_held_by_a_foreign_finalizer_leaves_no_remembered_write_once_gone(
+    harness: ReconcilerHarness,
+) -> None:
+    await _held_then_gone(harness)
+
+    assert len(harness.reconciler.d.own_writes) == 0
