@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,23 +18,16 @@ from controller_runtime.client import Client, RestClient, load_config
 from controller_runtime.envtest import ControlPlane, eventually
 from controller_runtime.manager import Manager, ManagerOptions
 from controllers.operator import Operator, OperatorOptions, setup_operator
-from controllers.platform import Platform
 from controllers.sidecar.client import HTTPSidecarClientFactory
 from controllers.sidecar.launchers import SeictlLauncher, SimulatorLauncher
 from controllers.sidecar.localfleet import LocalFleet
 from controllers.sidecar.simulator import SidecarSimulator
+from tests.fixtures.goldens import golden_platform
 
 from ..sidecar.conftest import seictl_binary
 
 REPO = Path(__file__).resolve().parents[3]
-GOLDENS = REPO.parent / "shared" / "reference-goldens"
 NODEPOOL_LABEL = "karpenter.sh/nodepool"
-
-
-def golden_platform() -> Platform:
-    """The platform the reference operator ran with for the goldens (storage: kwok-volume)."""
-    env = json.loads((GOLDENS / "platform-env.json").read_text())["platform_env"]
-    return Platform.from_env(env)
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")

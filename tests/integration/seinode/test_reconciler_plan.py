@@ -241,6 +241,14 @@ async def test_task_failure_fails_the_plan_with_the_task_error(
     )
 
 
+async def test_task_failure_is_a_transition_to_failed(harness: ReconcilerHarness) -> None:
+    await _failing_first_task(harness)
+
+    assert harness.recorder.events[-1] == (
+        "Normal PhaseTransition Phase changed from Initializing to Failed"
+    )
+
+
 async def test_task_failure_is_counted(harness: ReconcilerHarness) -> None:
     await _failing_first_task(harness)
 
