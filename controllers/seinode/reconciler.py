@@ -177,11 +177,17 @@ class SeiNodeReconciler:
     # --- the pass --------------------------------------------------------------------------
 
     async def reconcile(self, request: Request) -> Result:
+        ns, name = request.namespace or "", request.name
         base = await self._read(request)
         if base is None:
+            # Gone. A node held by another party's finalizer after ours was removed still gets
+            # passes (its children's events), and each refreshes its phase gauge: forget the
+            # series again now, or they outlive the node; likewise our last write of it.
+            self._forget_metrics(ns, name)
+            key = {"apiVersion": API_VERSION, "kind": KIND}
+            self.d.own_writes.forget({**key, "metadata": {"name": name, "namespace": ns}})
             return Result()
         node = SeiNode.from_dict(base)
-        ns, name = request.namespace or "", request.name
         if node.status.phase:
             self.d.metrics.set_phase(ns, name, node.status.phase.value)
         if node.metadata.deletion_timestamp is not None:
@@ -272,7 +278,8 @@ class SeiNodeReconciler:
         node.status.plan = planners.build_node_plan(node)
         change = transition(node, SeiNodePhase.INITIALIZING)
         await self.write_status(base, node)
-        self.record_transition(node, change)
+        if change.from_phase != change.to_phase:  # not when an Initializing node lost its plan
+            self.record_transition(node, change)
         return Result(requeue_after=IMMEDIATE)
 
     def task_context(self, node: SeiNode) -> TaskContext:
@@ -316,10 +323,18 @@ class SeiNodeReconciler:
         pvc = render.render_pvc(node, self.d.platform)
         with contextlib.suppress(NotFoundError):
             await self.d.client.delete(pvc, propagation_policy=PropagationPolicy.BACKGROUND)
-        self.d.metrics.forget_node(ns, name)
-        self.d.executor.metrics.delete_plan_active(CONTROLLER_NAME, ns, name)
-        await self._patch_finalizers(base, [f for f in finalizers if f != FINALIZER])
-        self.d.own_writes.forget(base)
+        self._forget_metrics(ns, name)
+        remaining = [f for f in finalizers if f != FINALIZER]
+        written = await self._patch_finalizers(base, remaining)
+        if not remaining:
+            # Gone with this write. While another finalizer holds the node, the written copy
+            # stays the newest we know: the next pass must not build on an older cached one.
+            self.d.own_writes.forget(written)
+
+    def _forget_metrics(self, namespace: str, name: str) -> None:
+        """Deletes the per-node metric series (spec 3.8); absent series are fine."""
+        self.d.metrics.forget_node(namespace, name)
+        self.d.executor.metrics.delete_plan_active(CONTROLLER_NAME, namespace, name)
 
 
 def _bootstrap_done(node: SeiNode) -> bool:

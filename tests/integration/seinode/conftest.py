@@ -1,15 +1,19 @@
-"""Fixtures of the SeiNode integration tests: the sei.io CRDs and SeiNodes to own children."""
+"""Fixtures of the SeiNode integration tests: the sei.io CRDs, SeiNodes to own children, and the
+reconciler harness."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest_asyncio
+from prometheus_client import CollectorRegistry
 
 from api.v1alpha1 import SeiNode
-from controller_runtime.client import Client
+from controller_runtime.client import Client, RestClient, load_config
+from controller_runtime.envtest import ControlPlane
+from tests.integration.seinode.reconciler_harness import ReconcilerHarness, start_harness
 
 CRD_DIR = Path(__file__).resolve().parents[3] / "config" / "crd"
 
@@ -42,3 +46,22 @@ async def create_seinode(sei_crds: Any, kube: Client, namespace: str) -> CreateS
         return SeiNode.from_dict(stored)
 
     return create
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def harness(
+    sei_crds: Any, control_plane: ControlPlane, kube: Client, namespace: str
+) -> AsyncIterator[ReconcilerHarness]:
+    """The SeiNode reconciler on its own connection, cache and registry (see
+    reconciler_harness); at the end every SeiNode finalizer is dropped so the namespace goes."""
+    registry = CollectorRegistry()
+    rest = RestClient(await load_config(control_plane.kubeconfig), registry=registry)
+    harness = await start_harness(rest, kube, namespace, registry)
+    try:
+        yield harness
+    finally:
+        try:
+            await harness.release_all()
+        finally:
+            await harness.cache.stop()
+            await rest.close()

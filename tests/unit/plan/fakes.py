@@ -35,7 +35,12 @@ class FakeSidecar:
     ``complete_on_submit`` makes every accepted task complete at once; ``rerun_failed`` makes a
     submission of a failed id run it again (Running), as real sidecars do (spec 7.3);
     ``submit_error`` and ``get_error`` make those calls fail; ``returned_id`` is the id answered
-    for a submission without one (else a random UUID)."""
+    for a submission without one (else a random UUID); ``assigned_id``, when set, is the id
+    answered for every submission, whatever id was asked (a sidecar that names tasks itself).
+    ``reported_status`` is what ``GET /v0/status`` answers: a fresh sidecar is Initializing
+    until it accepts mark-ready, then Ready.
+    By default an accepted task without a result answers 404 (accepted but lost); with
+    ``record_submissions`` it answers ``running``, as the real sidecar does."""
 
     submissions: list[Submission] = field(default_factory=list)
     results: dict[str, TaskResult] = field(default_factory=dict)
@@ -44,6 +49,9 @@ class FakeSidecar:
     submit_error: SidecarError | None = None
     get_error: SidecarError | None = None
     returned_id: str | None = None
+    assigned_id: str | None = None
+    reported_status: SidecarStatus = SidecarStatus.INITIALIZING
+    record_submissions: bool = False
     gets: list[str] = field(default_factory=list)
 
     @property
@@ -62,7 +70,9 @@ class FakeSidecar:
         if self.submit_error is not None:
             raise self.submit_error
         self.submissions.append(Submission(task_type, params, task_id))
-        answered = task_id or self.returned_id or str(uuid.uuid4())
+        if task_type == "mark-ready":
+            self.reported_status = SidecarStatus.READY
+        answered = self.assigned_id or task_id or self.returned_id or str(uuid.uuid4())
         previous = self.results.get(answered)
         if (
             self.rerun_failed
@@ -73,6 +83,10 @@ class FakeSidecar:
         if self.complete_on_submit:
             self.results[answered] = TaskResult(
                 id=answered, type=task_type, status=TaskResultStatus.COMPLETED
+            )
+        elif self.record_submissions and answered not in self.results:
+            self.results[answered] = TaskResult(
+                id=answered, type=task_type, status=TaskResultStatus.RUNNING
             )
         return answered
 
@@ -85,7 +99,7 @@ class FakeSidecar:
         return self.results[task_id]
 
     async def status(self) -> SidecarStatus:
-        return SidecarStatus.INITIALIZING
+        return self.reported_status
 
     async def node_id(self) -> str:
         return "0" * 40
@@ -101,6 +115,9 @@ class UnusedKube:
 
     async def create(self, obj: dict[str, Any]) -> dict[str, Any]:
         raise AssertionError("unexpected Kubernetes create")
+
+    async def patch(self, obj: dict[str, Any], patch: Any, *args: Any) -> dict[str, Any]:
+        raise AssertionError("unexpected Kubernetes patch")
 
     async def delete(self, obj: dict[str, Any], **kwargs: Any) -> dict[str, Any] | None:
         raise AssertionError("unexpected Kubernetes delete")
