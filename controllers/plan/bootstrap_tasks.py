@@ -208,7 +208,14 @@ class AwaitBootstrapComplete(_BootstrapTask):
             return self._state
         p = self.params
         try:
-            job = await self.ctx.client.get("batch/v1", "Job", p.job_name, p.namespace)
+            try:
+                job = await self.ctx.client.get("batch/v1", "Job", p.job_name, p.namespace)
+            except NotFoundError:
+                # A cache may not show the Job the plan just created: only a fresh read
+                # decides that it is gone.
+                if self.ctx.api_reader is None:
+                    raise
+                job = await self.ctx.api_reader.get("batch/v1", "Job", p.job_name, p.namespace)
         except NotFoundError:
             self._state = TaskState.FAILED
             self._error = f"bootstrap job {p.job_name} not found"

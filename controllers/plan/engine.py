@@ -184,6 +184,9 @@ class TaskContext:
     now: Callable[[], datetime] = field(default=utc_now)
     # Clients of other nodes' sidecars (group tasks address each child's sidecar).
     sidecars: SidecarClientFactory | None = None
+    # Reads straight from the API server, for decisions a lagging cache must not make (e.g.
+    # "the object is gone"); None: ``client`` is already direct.
+    api_reader: KubeClient | None = None
 
     @classmethod
     def for_owner(
@@ -196,6 +199,7 @@ class TaskContext:
         resources: BootstrapResources | None = None,
         now: Callable[[], datetime] = utc_now,
         sidecars: SidecarClientFactory | None = None,
+        api_reader: KubeClient | None = None,
     ) -> TaskContext:
         """A context whose kind, namespace and name are the owner's."""
         return cls(
@@ -209,6 +213,7 @@ class TaskContext:
             resources=resources,
             now=now,
             sidecars=sidecars,
+            api_reader=api_reader,
         )
 
 

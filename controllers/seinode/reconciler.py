@@ -290,6 +290,7 @@ class SeiNodeReconciler:
             resources=_NodeResources(node, self.d.platform),
             platform=self.d.platform,
             now=self.d.now,
+            api_reader=self.d.client.direct,
         )
 
     async def _reconcile_initializing(self, base: Object, node: SeiNode) -> Result:

@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from api.v1alpha1 import SeiNode
-from controller_runtime.client import Client, NotFoundError
+from controller_runtime.client import Client
+from controller_runtime.client.errors import NotFoundError
 from controllers.plan import TaskContext, TaskState, TransientTaskError, seinode_task_registry
 from controllers.plan.engine import Task
 from controllers.sidecar.api import SidecarClient
@@ -242,6 +243,41 @@ async def test_await_bootstrap_complete_fails_when_the_job_is_gone(
 
     assert await task.status() == TaskState.FAILED
     assert task.error() == "bootstrap job boot-bootstrap not found"
+
+
+class _CacheWithoutTheJob:
+    """A cache that has not seen the Job yet: every read of a Job is NotFound."""
+
+    def __init__(self, kube: Client) -> None:
+        self.kube = kube
+
+    async def get(
+        self, api_version: str, kind: str, name: str, namespace: str | None = None
+    ) -> dict[str, Any]:
+        if kind == "Job":
+            raise NotFoundError(404, "NotFound", f'jobs.batch "{name}" not found')
+        return await self.kube.get(api_version, kind, name, namespace)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.kube, name)
+
+
+async def test_await_bootstrap_complete_asks_the_api_server_before_calling_the_job_gone(
+    kube: Client, bootstrap_node: SeiNode
+) -> None:
+    await _job_task(kube, bootstrap_node).execute()
+    ctx = TaskContext.for_owner(
+        bootstrap_node,
+        client=_CacheWithoutTheJob(kube),  # type: ignore[arg-type]
+        sidecar=_no_sidecar,
+        resources=Resources(bootstrap_node),
+        api_reader=kube,
+    )
+    ns = bootstrap_node.metadata.namespace or ""
+    params = {"namespace": ns, "jobName": "boot-bootstrap"}
+    task = seinode_task_registry().build(ctx, "await-bootstrap-complete", "id-1", params)
+
+    assert await task.status() == TaskState.RUNNING
 
 
 # --- teardown-bootstrap ------------------------------------------------------------------------
