@@ -6,9 +6,10 @@ nothing to the manager that a user of the runtime could not add.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from api.v1alpha1 import utc_now
 from controller_runtime.controller import (
@@ -68,7 +69,7 @@ def _child_progress_changed(event: UpdateEvent) -> bool:
     ) != new_status.get("currentImage")
 
 
-def _group_of(obj: dict[str, object]) -> list[Request]:
+def _group_of(obj: Mapping[str, Any]) -> list[Request]:
     meta = obj.get("metadata")
     if not isinstance(meta, dict):
         return []

@@ -65,7 +65,8 @@ async def pods_of(core: client.CoreV1Api, namespace: str, app: str) -> list[clie
 
 async def test_statefulset_lifecycle(api_client: client.ApiClient, namespace: str) -> None:
     apps, core = client.AppsV1Api(api_client), client.CoreV1Api(api_client)
-    await apps.create_namespaced_stateful_set(namespace, statefulset("web", "nginx:1.27", 3))
+    body: Any = statefulset("web", "nginx:1.27", 3)  # the client accepts plain JSON objects
+    await apps.create_namespaced_stateful_set(namespace, body)
 
     async def read() -> client.V1StatefulSet:
         return await apps.read_namespaced_stateful_set("web", namespace)
@@ -117,9 +118,8 @@ async def test_garbage_collection_of_dependents(
     api_client: client.ApiClient, namespace: str, propagation: str
 ) -> None:
     core = client.CoreV1Api(api_client)
-    owner = await core.create_namespaced_config_map(
-        namespace, {"metadata": {"name": "owner"}, "data": {"k": "v"}}
-    )
+    owner_body: Any = {"metadata": {"name": "owner"}, "data": {"k": "v"}}
+    owner = await core.create_namespaced_config_map(namespace, owner_body)
     ref = {
         "apiVersion": "v1",
         "kind": "ConfigMap",
@@ -129,11 +129,10 @@ async def test_garbage_collection_of_dependents(
         "blockOwnerDeletion": True,
     }
     for i in range(3):
-        await core.create_namespaced_secret(
-            namespace,
-            {"metadata": {"name": f"dependent-{i}", "ownerReferences": [ref]}, "data": {}},
-        )
-    await core.create_namespaced_secret(namespace, {"metadata": {"name": "unowned"}, "data": {}})
+        dependent: Any = {"metadata": {"name": f"dependent-{i}", "ownerReferences": [ref]}}
+        await core.create_namespaced_secret(namespace, dependent)
+    unowned: Any = {"metadata": {"name": "unowned"}, "data": {}}
+    await core.create_namespaced_secret(namespace, unowned)
 
     await core.delete_namespaced_config_map(
         "owner", namespace, body=client.V1DeleteOptions(propagation_policy=propagation)
@@ -171,7 +170,7 @@ async def test_crd_from_directory_validates_objects(
     with pytest.raises(ApiException) as err:
         await custom.create_namespaced_custom_object(group, version, namespace, plural, bad)
     assert err.value.status == 422
-    status = json.loads(err.value.body)
+    status = json.loads(err.value.body or b"{}")
     assert status["reason"] == "Invalid"
     causes = {c["field"]: c["message"] for c in status["details"]["causes"]}
     expected = "Invalid value: 0: spec.size in body should be greater than or equal to 1"

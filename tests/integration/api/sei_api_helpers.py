@@ -44,12 +44,12 @@ def _manifest(kind: str, name: str, base: dict[str, Any], spec: dict[str, Any]) 
 
 
 def error_message(exc: ApiException) -> str:
-    body = json.loads(exc.body)
+    body = json.loads(exc.body or b"{}")
     return str(body.get("message", ""))
 
 
 def error_fields(exc: ApiException) -> list[str]:
-    causes = json.loads(exc.body).get("details", {}).get("causes", [])
+    causes = json.loads(exc.body or b"{}").get("details", {}).get("causes", [])
     return [str(c.get("field", "")) for c in causes]
 
 
@@ -94,7 +94,7 @@ class SeiObjects:
             *self._args(kind),
             name,
             {"status": status},
-            _content_type="application/merge-patch+json",
+            _content_type="application/merge-patch+json",  # type: ignore[call-arg]
         )
         return result
 

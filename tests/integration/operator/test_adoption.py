@@ -25,7 +25,7 @@ def _as_written(obj: dict[str, Any], namespace: str, uids: dict[str, str]) -> di
     text = json.dumps(obj)
     for old, new in uids.items():
         text = text.replace(old, new)
-    out: dict[str, Any] = json.loads(text)
+    out: dict[str, Any] = dict(json.loads(text))
     for key in SERVER_FIELDS:
         out["metadata"].pop(key, None)
     out["metadata"]["namespace"] = namespace
@@ -34,7 +34,7 @@ def _as_written(obj: dict[str, Any], namespace: str, uids: dict[str, str]) -> di
 
 
 def _completed_plan(plan: dict[str, Any]) -> dict[str, Any]:
-    done = json.loads(json.dumps(plan))
+    done: dict[str, Any] = dict(json.loads(json.dumps(plan)))
     done["phase"] = "Complete"
     for task in done["tasks"]:
         task["status"] = "Complete"

@@ -45,6 +45,11 @@ def _condition(obj: dict[str, Any], type_: str) -> dict[str, Any] | None:
     return next((c for c in _status(obj).get("conditions") or () if c["type"] == type_), None)
 
 
+def _reason(obj: dict[str, Any], type_: str) -> str | None:
+    found = _condition(obj, type_)
+    return None if found is None else str(found["reason"])
+
+
 def _ready_group(replicas: int) -> Any:
     return lambda obj: (
         _status(obj).get("phase") == "Ready" and _status(obj).get("readyReplicas") == replicas
@@ -113,7 +118,7 @@ async def test_group_reaches_ready(
         status = ready["status"]
         assert [n["name"] for n in status["nodes"]] == ["rpc-0", "rpc-1", "rpc-2"]
         assert status["incumbentNodes"] == ["rpc-0", "rpc-1", "rpc-2"]
-        assert _condition(ready, "NodesReady")["reason"] == "AllNodesReady"
+        assert _reason(ready, "NodesReady") == "AllNodesReady"
         assert status["observedGeneration"] == 1
         assert status["templateHash"]
 

@@ -17,6 +17,7 @@ from .test_group_inplace import (
     _group,
     _pods,
     _ready_group,
+    _reason,
     _status,
 )
 
@@ -26,7 +27,7 @@ BROKEN_IMAGE = "ghcr.io/sei-protocol/sei:v6.4.0-never-ready"
 
 
 def _seid_image(pod: dict[str, Any]) -> str:
-    return next(c["image"] for c in pod["spec"]["containers"] if c["name"] == "seid")
+    return str(next(c["image"] for c in pod["spec"]["containers"] if c["name"] == "seid"))
 
 
 async def test_second_bump_supersedes_the_running_rollout(
@@ -46,7 +47,7 @@ async def test_second_bump_supersedes_the_running_rollout(
             lambda g: _status(g).get("observedGeneration") == 3 and _ready_group(3)(g),
             timeout=300,
         )
-        assert _condition(done, "RolloutInProgress")["reason"] == "RolloutComplete"
+        assert _reason(done, "RolloutInProgress") == "RolloutComplete"
         reasons = [e["reason"] for e in await op.events("sup")]
         assert "RolloutSuperseded" in reasons
         pods = await eventually(
@@ -88,7 +89,7 @@ async def test_a_node_that_never_becomes_ready_stalls_the_rollout_once(
             lambda g: _status(g).get("observedGeneration") == 3 and _ready_group(3)(g),
             timeout=300,
         )
-        assert _condition(done, "RolloutInProgress")["reason"] == "RolloutComplete"
+        assert _reason(done, "RolloutInProgress") == "RolloutComplete"
         warnings = [e for e in await op.events("stall") if e["reason"] == "RolloutStalled"]
         assert len(warnings) == 1
         assert warnings[0]["type"] == "Warning"

@@ -268,7 +268,7 @@ async def test_await_bootstrap_complete_asks_the_api_server_before_calling_the_j
     await _job_task(kube, bootstrap_node).execute()
     ctx = TaskContext.for_owner(
         bootstrap_node,
-        client=_CacheWithoutTheJob(kube),  # type: ignore[arg-type]
+        client=_CacheWithoutTheJob(kube),
         sidecar=_no_sidecar,
         resources=Resources(bootstrap_node),
         api_reader=kube,

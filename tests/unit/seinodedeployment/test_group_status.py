@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from api.v1alpha1 import ConditionStatus, RolloutStatus
+from datetime import UTC, datetime
+
+from api.v1alpha1 import ConditionStatus, RolloutStatus, UpdateStrategyType
 from controllers.seinodedeployment.status import compute_status, group_phase
 
 from .fixtures import child, group
@@ -46,7 +48,9 @@ def test_plan_with_rollout_is_upgrading() -> None:
     grp = group()
     grp.status.set_condition("PlanInProgress", ConditionStatus.TRUE, "PlanStarted", "x")
     grp.status.rollout = RolloutStatus(
-        strategy="BlueGreen", target_hash="h", started_at="2026-01-01T00:00:00Z"
+        strategy=UpdateStrategyType.BLUE_GREEN,
+        target_hash="h",
+        started_at=datetime(2026, 1, 1, tzinfo=UTC),
     )
     assert group_phase(grp, _nodes("Running")) == "Upgrading"
 

@@ -6,7 +6,15 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from api.v1alpha1 import ConditionStatus, RolloutNodeStatus, RolloutStatus, TaskPlan
+from api.v1alpha1 import (
+    ConditionStatus,
+    RolloutNodeStatus,
+    RolloutStatus,
+    SeiNodePhase,
+    TaskPlan,
+    TaskPlanPhase,
+    UpdateStrategyType,
+)
 from api.v1alpha1.template_hash import template_hash
 from controllers.seinodedeployment.rollout import (
     DEFAULT_SIDECAR_IMAGE,
@@ -70,7 +78,7 @@ def test_supersedes_stale_rollout() -> None:
     detect_rollout(grp, NODES, "1", NOW)
     assert grp.status.rollout is not None
     grp.status.rollout.target_hash = "stale-hash"
-    grp.status.plan = TaskPlan(phase="Active", tasks=[])
+    grp.status.plan = TaskPlan(phase=TaskPlanPhase.ACTIVE, tasks=[])
     out = detect_rollout(grp, NODES, "1", NOW)
     assert grp.status.plan is None
     assert grp.status.rollout.target_hash == template_hash(grp.spec.template.spec)
@@ -195,7 +203,9 @@ def _stalling_group(ready: bool) -> Any:
     grp = _changed_group()
     detect_rollout(grp, ["a"], "1", NOW)
     assert grp.status.rollout is not None
-    grp.status.rollout.nodes = [RolloutNodeStatus(name="a", ready=ready, phase="Running")]
+    grp.status.rollout.nodes = [
+        RolloutNodeStatus(name="a", ready=ready, phase=SeiNodePhase.RUNNING)
+    ]
     return grp
 
 
@@ -249,7 +259,7 @@ def test_go_duration_matches_go() -> None:
 
 
 def test_rollout_status_model_accepts_progress() -> None:
-    status = RolloutStatus(strategy="InPlace", target_hash="h", started_at=NOW)
+    status = RolloutStatus(strategy=UpdateStrategyType.IN_PLACE, target_hash="h", started_at=NOW)
     status.nodes = [RolloutNodeStatus(name="a", ready=False)]
     assert status.to_dict()["nodes"] == [{"name": "a", "ready": False}]
 
