@@ -15,8 +15,8 @@ import pytest
 import pytest_asyncio
 
 from api.v1alpha1 import SeiNode, SeiNodeDeployment
-from controller_runtime.client.errors import NotFoundError
-from controller_runtime.envtest import ControlPlane, ControlPlaneOptions
+from controller_runtime.client.errors import InvalidError, NotFoundError
+from controller_runtime.envtest import ControlPlane, ControlPlaneOptions, eventually
 from controller_runtime.labels import from_label_selector
 from controllers.platform import Platform
 from controllers.seinode.render import render_headless_service, render_statefulset
@@ -343,3 +343,57 @@ async def test_the_reference_selector_would_scrape_each_pod_twice(harness: Group
     reference = {"matchLabels": {"sei.io/nodedeployment": GROUP}}
     targets = await _scrape_targets(harness, reference)
     assert targets == {f"{GROUP}-{i}-0": 2 for i in range(3)}
+
+
+# --- errors and CRDs that come later -----------------------------------------------------------
+
+
+async def test_a_rejected_route_fails_the_pass_and_counts_an_error(harness: GroupHarness) -> None:
+    await harness.create(**NETWORKED)
+    env = {**PLATFORM_TEST_ENV, "SEI_GATEWAY_DOMAIN": "Not_A_Hostname"}
+    harness.reconciler.exposure.platform = Platform.from_env(env)
+    with pytest.raises(InvalidError):
+        await harness.reconcile()
+    errors = "sei_controller_reconcile_errors_total"
+    labels = {"controller": "seinodedeployment", "namespace": harness.namespace, "name": GROUP}
+    assert harness.metric(errors, **labels) == 1
+
+
+SERVICEMONITOR_CRD = "servicemonitors.monitoring.coreos.com"
+CRD_KIND = ("apiextensions.k8s.io/v1", "CustomResourceDefinition")
+
+
+async def _crd_gone(harness: GroupHarness) -> bool:
+    try:
+        await harness.kube.get(*CRD_KIND, SERVICEMONITOR_CRD)
+    except NotFoundError:
+        return True
+    return False
+
+
+async def test_a_crd_installed_later_is_picked_up(
+    harness: GroupHarness, crd_plane: ControlPlane, envtest_assets: Path
+) -> None:
+    await harness.kube.delete(await harness.kube.get(*CRD_KIND, SERVICEMONITOR_CRD))
+    try:
+        await eventually(lambda: _crd_gone(harness), timeout=60, message="CRD deleted")
+        await harness.create(**NETWORKED)
+        await harness.reconcile()
+        missing = _condition(await harness.group(), "ServiceMonitorReady")
+        assert missing is not None
+        assert missing[1] == "CRDNotInstalled"
+    finally:
+        crds = _upstream_crds(envtest_assets)
+        await crd_plane.install_crds([crds / "monitoring.coreos.com_servicemonitors.yaml"])
+
+    async def reconciled() -> tuple[str, str, str] | None:
+        # The client's REST mapper re-reads discovery on a miss at most once a second.
+        await harness.reconcile()
+        return _condition(await harness.group(), "ServiceMonitorReady")
+
+    ready = await eventually(reconciled, lambda c: c is not None and c[0] == "True", timeout=30)
+    assert ready == ("True", "ServiceMonitorReady", "ServiceMonitor reconciled successfully")
+    assert await _get(harness, SERVICEMONITOR, GROUP) is not None
+    assert harness.events("ServiceMonitorReady") == [
+        "Normal ServiceMonitorReady ServiceMonitor reconciled successfully"
+    ]
