@@ -118,6 +118,10 @@ PY
 mv -f "$stages.tmp" "$stages"
 install -m 0644 "$stages_src/volume/fast/storage-class.yaml" "$bin/kwok-storage-class.yaml"
 
+# The upstream CRDs of the kinds the group controller writes (copied, not built).
+"$hack/fetch-upstream-crds.sh" "$bin" >/dev/null
+log "upstream CRDs (gateway-api $GATEWAY_API_VERSION, prometheus-operator $PROMETHEUS_OPERATOR_VERSION) in $bin/upstream-crds"
+
 du_bin=$(du -sh "$bin" | cut -f1)
 log "done: binaries ($du_bin) in $bin"
 echo "$bin"

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -43,6 +43,7 @@ from controller_runtime.manager import CachedClient
 from controller_runtime.manager.own_writes import OwnWrites
 from controllers.plan.engine import IMMEDIATE_REQUEUE, PlanExecutor, TaskContext
 from controllers.seinodedeployment import children as ch
+from controllers.seinodedeployment.exposure import GroupExposure
 from controllers.seinodedeployment.metrics import CONTROLLER, GroupMetrics, ReconcileErrors
 from controllers.seinodedeployment.plans import build_inplace_plan
 from controllers.seinodedeployment.rollout import (
@@ -86,6 +87,7 @@ class GroupDeps:
 class SeiNodeDeploymentReconciler:
     def __init__(self, deps: GroupDeps) -> None:
         self.d = deps
+        self.exposure = GroupExposure(deps.client, deps.platform, self._event)
 
     # --- observe ---------------------------------------------------------------------------
 
@@ -156,6 +158,9 @@ class SeiNodeDeploymentReconciler:
 
     async def _reconcile(self, base: Object, group: SeiNodeDeployment) -> Result:
         now = self.d.now()
+        # Networking first (4.7 step 5): it depends on nothing the pass computes (the Service
+        # selects the whole group, F3). No DNS gate: the pass never stops before detection (F8).
+        await self._timed("reconcileNetworking", self.exposure.reconcile_networking(group))
         started = time.monotonic()
         children = await self._children(group)
         replicas = [c for c in children if not ch.is_exporter(c)]
@@ -189,10 +194,21 @@ class SeiNodeDeploymentReconciler:
             until_stall = seconds_until_stall(group, self.d.stall_threshold, now)
             if until_stall is not None and group.status.condition(ROLLOUT_IN_PROGRESS):
                 requeue = min(requeue, until_stall) if requeue else until_stall
+        await self._timed("reconcileMonitoring", self.exposure.reconcile_monitoring(group))
         compute_status(group, children)
         await self._write_status(base, group)
         self.d.metrics.record(group)
         return Result(requeue_after=requeue or STEADY_STATE_REQUEUE)
+
+    async def _timed(self, substep: str, step: Awaitable[None]) -> None:
+        """Runs a substep, recording its duration (also when it fails)."""
+        started = time.monotonic()
+        try:
+            await step
+        finally:
+            self.d.metrics.substep_duration.labels(CONTROLLER, substep).observe(
+                time.monotonic() - started
+            )
 
     # --- plans (6.5, F7, F11) ----------------------------------------------------------------
 
@@ -354,6 +370,9 @@ class SeiNodeDeploymentReconciler:
             )
             for child in await self._children(group):
                 await self._orphan(child, group)
+            await self.exposure.orphan_networking(group, lambda obj: self._orphan(obj, group))
+        else:
+            await self.exposure.delete_networking(group)
         self.d.metrics.forget(ns, name)
         self.d.errors.forget(CONTROLLER, ns, name)
         self.d.executor.metrics.delete_plan_active(CONTROLLER, ns, name)

@@ -32,6 +32,7 @@ from controllers.plan.metrics import plan_metrics
 from controllers.seinodedeployment.metrics import GroupMetrics, ReconcileErrors
 from controllers.seinodedeployment.reconciler import GroupDeps, SeiNodeDeploymentReconciler
 from controllers.sidecar.api import SidecarClient
+from tests.fixtures.goldens import golden_platform
 from tests.unit.plan.fakes import FakeSidecar
 
 CRD_DIR = Path(__file__).resolve().parents[3] / "config" / "crd"
@@ -41,7 +42,9 @@ IMAGE_V1 = "ghcr.io/sei-protocol/seid:v1.0.0"
 IMAGE_V2 = "ghcr.io/sei-protocol/seid:v2.0.0"
 IMAGE_V3 = "ghcr.io/sei-protocol/seid:v3.0.0"
 # Every kind the reconciler and its tasks read: all reads are live.
-LIVE_KINDS = frozenset({(API, "SeiNodeDeployment"), (API, "SeiNode"), ("apps/v1", "StatefulSet")})
+LIVE_KINDS = frozenset(
+    {(API, "SeiNodeDeployment"), (API, "SeiNode"), ("apps/v1", "StatefulSet"), ("v1", "Service")}
+)
 
 
 def group_manifest(namespace: str, name: str = GROUP, **spec: Any) -> dict[str, Any]:
@@ -188,6 +191,7 @@ async def harness(
             errors=ReconcileErrors(metrics_registry),
             now=now,
             own_writes=OwnWrites(),
+            platform=golden_platform(),
         )
     )
     yield GroupHarness(kube, namespace, reconciler, recorder, metrics_registry, sidecars, clock)
