@@ -18,7 +18,7 @@ import pytest_asyncio
 import yaml
 
 from api.v1alpha1.template_hash import template_hash
-from controller_runtime.envtest import ControlPlane
+from controller_runtime.envtest import ControlPlane, eventually
 
 from .conftest import CRD_DIR, GROUP, IMAGE_V1, IMAGE_V2, GroupHarness, group_manifest, images
 
@@ -46,10 +46,30 @@ async def legacy_schema(
     legacy_dir.mkdir()
     legacy = _without_required_update_strategy(yaml.safe_load(CRD_FILE.read_text()))
     (legacy_dir / CRD_FILE.name).write_text(yaml.safe_dump(legacy))
+    probe = group_manifest("default")
+    probe["metadata"]["name"] = "schema-probe"
+    del probe["spec"]["updateStrategy"]
+    kube = control_plane.rest
+
+    async def legacy_served() -> bool:
+        # A CRD's new schema reaches the serving handler a moment after it is Established:
+        # ask the server itself (a dry-run create) which schema it applies.
+        status, _ = await kube.request(
+            "POST",
+            "/apis/sei.io/v1alpha1/namespaces/default/seinodedeployments?dryRun=All",
+            probe,
+            ok=(201, 422),
+        )
+        return status == 201
+
     await control_plane.install_crds([legacy_dir])
+    await eventually(legacy_served, timeout=60, message="legacy schema served")
 
     async def restore() -> None:
         await control_plane.install_crds([CRD_FILE])
+        await eventually(
+            legacy_served, lambda served: not served, timeout=60, message="real schema served"
+        )
 
     try:
         yield restore
