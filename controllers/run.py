@@ -56,6 +56,7 @@ __all__ = [
     "UsageError",
     "add_run_arguments",
     "run",
+    "run_options",
 ]
 
 ENV_PREFIX = "SEI_CONTROLLER_"
@@ -189,6 +190,13 @@ async def _load_rest(kubeconfig: str | None) -> RestClient:
         raise StartupError(f"cannot load the {source}: {reason}") from None
 
 
+def run_options(args: argparse.Namespace) -> ManagerOptions:
+    """The manager's options for parsed ``run`` flags (also what tests run the manager with)."""
+    options = manager_options(args)
+    options.field_owner = FIELD_OWNER
+    return options
+
+
 def _check_election(options: ManagerOptions) -> None:
     if not options.leader_election_id:
         raise UsageError("--leader-election-id must not be empty with --leader-elect")
@@ -210,8 +218,7 @@ async def run(args: argparse.Namespace) -> int:
     except PlatformConfigError as exc:
         raise StartupError(f"invalid platform configuration: {exc}") from None
     rest = await _load_rest(args.kubeconfig)
-    options = manager_options(args)
-    options.field_owner = FIELD_OWNER
+    options = run_options(args)
     try:
         if options.leader_election:
             _check_election(options)
