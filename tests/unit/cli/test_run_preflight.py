@@ -4,6 +4,7 @@ The API server here is a stub (aiohttp) answering /version and refusing or not k
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,7 @@ async def api_server(tmp_path: Path) -> AsyncIterator[Callable[[Handler], Awaita
     async def start(handler: Handler) -> Path:
         app = web.Application()
         app.router.add_route("*", "/{tail:.*}", handler)
-        runner = web.AppRunner(app)
+        runner = web.AppRunner(app, shutdown_timeout=0.1)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
@@ -85,3 +86,16 @@ async def test_refused_credentials_are_named(api_server: Any) -> None:
     kubeconfig = await api_server(handler)
     with pytest.raises(StartupError, match="refused the credentials"):
         await run_against(kubeconfig)
+
+
+async def test_a_silent_api_server_fails_after_the_startup_timeout(api_server: Any) -> None:
+    async def handler(request: web.Request) -> web.Response:
+        await asyncio.Event().wait()  # accepts the connection, never answers
+        raise AssertionError("unreachable")
+
+    kubeconfig = await api_server(handler)
+    args = build_parser().parse_args(
+        ["run", f"--kubeconfig={kubeconfig}", "--leader-elect=false", "--startup-timeout=1s"]
+    )
+    with pytest.raises(StartupError, match=r"cannot reach .*: no answer within 1s"):
+        await run(args)
