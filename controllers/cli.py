@@ -125,12 +125,12 @@ async def run_crds(args: argparse.Namespace) -> int:
     from api.v1alpha1.crdgen.__main__ import main as crdgen
     from api.v1alpha1.crdgen.render import KUSTOMIZATION, render_files
 
-    if args.output is None:
+    if args.output is None and not args.check:
         # One multi-document stream, ready for `kubectl apply -f -`.
         docs = [text for name, text in render_files().items() if name != KUSTOMIZATION]
         sys.stdout.write("---\n".join(docs))
         return 0
-    argv = ["--output", str(args.output)] + (["--check"] if args.check else [])
+    argv = ["--output", str(args.output or DEFAULT_CRD_DIR)] + (["--check"] if args.check else [])
     return crdgen(argv)
 
 
@@ -190,7 +190,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--output", type=Path, default=None, help="write the CRD files into this directory"
     )
     crds.add_argument(
-        "--check", action="store_true", help="with --output: fail if the files differ"
+        "--check",
+        action="store_true",
+        help="fail if the files in --output (default config/crd) differ from generated ones",
     )
     crds.set_defaults(run=run_crds)
     version = sub.add_parser("version", help="print the version")
