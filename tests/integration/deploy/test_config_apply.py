@@ -4,7 +4,8 @@ manager's Deployment, whose two pods kwok then runs as fakes: no image is pulled
 
 The Prometheus Operator is not part of the local control plane: config/prometheus is outside
 config/default, and its test installs minimal ServiceMonitor/PrometheusRule CRDs first, then
-applies the overlay with the prometheus line uncommented (a server-side dry run)."""
+applies the overlay with its optional lines (prometheus, network-policy) uncommented, as a
+server-side dry run."""
 
 from __future__ import annotations
 
@@ -74,7 +75,7 @@ async def test_default_overlay_applies_and_its_manager_deployment_becomes_availa
     assert (code, out) == (0, "2")
 
 
-async def test_prometheus_overlay_applies_once_the_operator_crds_exist(
+async def test_optional_parts_apply_once_the_prometheus_operator_crds_exist(
     control_plane: ControlPlane, tmp_path: Path
 ) -> None:
     crds = tmp_path / "monitoring-crds.yaml"
@@ -91,20 +92,25 @@ async def test_prometheus_overlay_applies_once_the_operator_crds_exist(
         )
         assert code == 0, out
     await apply_default_config(control_plane)  # the namespace the dry run writes into
-    # What a user does: copy the tree and uncomment the prometheus line of config/default.
+    # What a user does: copy the tree and uncomment the optional lines of config/default.
     config = shutil.copytree(REPO / "config", tmp_path / "config")
     default = config / "default" / "kustomization.yaml"
     text = default.read_text()
-    assert "  # - ../prometheus\n" in text
-    default.write_text(text.replace("  # - ../prometheus\n", "  - ../prometheus\n"))
+    for part in ("prometheus", "network-policy"):
+        assert f"  # - ../{part}\n" in text
+        text = text.replace(f"  # - ../{part}\n", f"  - ../{part}\n")
+    default.write_text(text)
 
     code, out = await kubectl(control_plane, "apply", "-k", str(default.parent), "--dry-run=server")
     assert code == 0, out
     assert "servicemonitor.monitoring.coreos.com/sei-k8s-controller-manager-metrics-monitor" in out
     assert "prometheusrule.monitoring.coreos.com/sei-k8s-controller-alerts" in out
+    assert "networkpolicy.networking.k8s.io/sei-k8s-allow-metrics-traffic" in out
 
 
-@pytest.mark.parametrize("overlay", ["crd", "rbac", "manager", "prometheus", "samples"])
+@pytest.mark.parametrize(
+    "overlay", ["crd", "rbac", "manager", "prometheus", "network-policy", "samples"]
+)
 async def test_each_part_builds_with_kubectl_kustomize(
     control_plane: ControlPlane, overlay: str
 ) -> None:
