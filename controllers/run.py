@@ -95,12 +95,19 @@ def _url_template(value: str) -> str:
     return value
 
 
+def _positive_duration(value: str) -> float:
+    seconds = parse_duration(value)
+    if seconds <= 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0, got {value!r}")
+    return seconds
+
+
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     add_manager_flags(parser, LEADER_ELECTION_ID, REFERENCE_DEFAULTS)
     group = parser.add_argument_group("operator")
     group.add_argument(
         "--rollout-stall-threshold",
-        type=parse_duration,
+        type=_positive_duration,
         default=go_duration(DEFAULT_STALL_THRESHOLD),
         metavar="DURATION",
         help="an InPlace rollout with nodes not ready for this long is marked Stalled and a "
@@ -116,7 +123,7 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--startup-timeout",
-        type=parse_duration,
+        type=_positive_duration,
         default="30s",
         metavar="DURATION",
         help="how long to wait for the API server to answer at start-up (Go duration)",

@@ -77,6 +77,11 @@ def test_bad_sidecar_url_template_is_one_line(capsys: pytest.CaptureFixture[str]
     assert "unknown placeholder {pod}" in line
 
 
+def test_a_stall_threshold_of_zero_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    line = failure_line(capsys, ["run", "--rollout-stall-threshold=0s"], 2)
+    assert "--rollout-stall-threshold: must be more than 0, got '0s'" in line
+
+
 def test_bad_environment_flag_value_is_one_line(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
