@@ -9,7 +9,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def copied_sources() -> list[str]:
-    sources = []
+    sources: list[str] = []
     for line in (REPO / "Dockerfile").read_text().splitlines():
         match = re.match(r"COPY\s+(?!--from)(.+)\s+\S+$", line.strip())
         if match:

@@ -39,7 +39,7 @@ def rule(name: str) -> dict[str, Any]:
     return next(r for g in rule_groups()["groups"] for r in g["rules"] if r.get("alert") == name)
 
 
-def annotations(name: str, labels: dict[str, str]) -> dict[str, str]:
+def rule_annotations(name: str, labels: dict[str, str]) -> dict[str, str]:
     """The rule's annotations with its `{{ $labels.x }}` templates filled in."""
     out = {}
     for key, text in rule(name)["annotations"].items():
@@ -101,7 +101,10 @@ def test_rollout_stalled_fires_after_ten_minutes_upgrading_with_unready_nodes(
             "eval_time": "11m",
             "alertname": "RolloutStalled",
             "exp_alerts": [
-                {"exp_labels": labels, "exp_annotations": annotations("RolloutStalled", labels)}
+                {
+                    "exp_labels": labels,
+                    "exp_annotations": rule_annotations("RolloutStalled", labels),
+                }
             ],
         },
     ]
@@ -131,7 +134,10 @@ def test_no_leader_fires_when_no_replica_holds_the_lease(tmp_path: Path) -> None
             "eval_time": "6m",
             "alertname": "ControllerNoLeader",
             "exp_alerts": [
-                {"exp_labels": labels, "exp_annotations": annotations("ControllerNoLeader", {})}
+                {
+                    "exp_labels": labels,
+                    "exp_annotations": rule_annotations("ControllerNoLeader", {}),
+                }
             ],
         }
     ]
