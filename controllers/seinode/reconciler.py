@@ -27,16 +27,15 @@ import structlog
 from api.v1alpha1 import ConditionStatus, SeiNode, SeiNodePhase, TaskPlanPhase, TaskStatus
 from controller_runtime.client import (
     Object,
-    PatchType,
     Preconditions,
     PropagationPolicy,
-    merge_patch,
 )
 from controller_runtime.client.errors import AlreadyExistsError, ConflictError, NotFoundError
 from controller_runtime.controller import Request, Result, TerminalError
 from controller_runtime.events import EventRecorder
 from controller_runtime.manager import CachedClient
 from controller_runtime.manager.own_writes import OwnWrites
+from controllers.objects import OwnedKind, event_ref
 from controllers.plan.engine import PlanExecutor, TaskContext
 from controllers.platform import Platform
 from controllers.seinode import planners, render
@@ -89,15 +88,9 @@ class _NodeResources:
 class SeiNodeReconciler:
     def __init__(self, deps: SeiNodeDeps) -> None:
         self.d = deps
+        self.objects = OwnedKind(deps.client, deps.own_writes, API_VERSION, KIND)
 
     # --- observe ---------------------------------------------------------------------------
-
-    async def _read(self, request: Request) -> Object | None:
-        try:
-            cached = await self.d.client.get(API_VERSION, KIND, request.name, request.namespace)
-        except NotFoundError:
-            return None
-        return self.d.own_writes.newest(cached)
 
     def sidecar_for(self, node: SeiNode) -> SidecarClient:
         meta = node.metadata
@@ -107,22 +100,10 @@ class SeiNodeReconciler:
 
     async def write_status(self, base: Object, node: SeiNode) -> Object:
         """Persists every status change of ``node`` relative to ``base``; returns the new base."""
-        patch = merge_patch(base.get("status") or {}, node.to_dict().get("status") or {})
-        if not patch:
-            return base
-        written = await self.d.client.status().patch(base, {"status": patch}, PatchType.MERGE)
-        self.d.own_writes.record(written)
-        return written
-
-    async def _patch_finalizers(self, base: Object, finalizers: list[str]) -> Object:
-        rv = base["metadata"].get("resourceVersion")
-        body = {"metadata": {"finalizers": finalizers or None, "resourceVersion": rv}}
-        written = await self.d.client.patch(base, body, PatchType.MERGE)
-        self.d.own_writes.record(written)
-        return written
+        return await self.objects.write_status(base, node)
 
     def event(self, node: SeiNode, event_type: str, reason: str, message: str) -> None:
-        self.d.recorder.event(_ref(node), event_type, reason, message)
+        self.d.recorder.event(event_ref(node), event_type, reason, message)
 
     def record_transition(self, node: SeiNode, change: Transition) -> None:
         ns, name = node.metadata.namespace or "", node.metadata.name or ""
@@ -130,7 +111,7 @@ class SeiNodeReconciler:
             ns, change.from_phase.value, change.to_phase.value
         ).inc()
         self.d.metrics.set_phase(ns, name, change.to_phase.value)
-        self.d.recorder.event(_ref(node), "Normal", "PhaseTransition", change.message)
+        self.d.recorder.event(event_ref(node), "Normal", "PhaseTransition", change.message)
         if change.to_phase == SeiNodePhase.RUNNING and node.metadata.creation_timestamp:
             seconds = (self.d.now() - node.metadata.creation_timestamp).total_seconds()
             self.d.metrics.init_duration.labels(ns, node.spec.chain_id).observe(seconds)
@@ -178,7 +159,7 @@ class SeiNodeReconciler:
 
     async def reconcile(self, request: Request) -> Result:
         ns, name = request.namespace or "", request.name
-        base = await self._read(request)
+        base = await self.objects.read(request.namespace, request.name)
         if base is None:
             # Gone. A node held by another party's finalizer after ours was removed still gets
             # passes (its children's events), and each refreshes its phase gauge: forget the
@@ -195,7 +176,7 @@ class SeiNodeReconciler:
             return Result()
         finalizers = list(node.metadata.finalizers or [])
         if FINALIZER not in finalizers:
-            base = await self._patch_finalizers(base, [*finalizers, FINALIZER])
+            base = await self.objects.patch_finalizers(base, [*finalizers, FINALIZER])
             node = SeiNode.from_dict(base)
 
         base = await self._check_spec(base, node)
@@ -213,7 +194,7 @@ class SeiNodeReconciler:
             return await RunningNode(self, base, node).reconcile()
         if phase == SeiNodePhase.FAILED:
             self.d.recorder.event(
-                _ref(node),
+                event_ref(node),
                 "Warning",
                 "NodeFailed",
                 "SeiNode is in Failed state. Delete and recreate the resource to retry.",
@@ -236,7 +217,7 @@ class SeiNodeReconciler:
             )
             if changed:
                 await self.write_status(base, node)
-            self.d.recorder.event(_ref(node), "Warning", REASON_INVALID_SPEC, str(err))
+            self.d.recorder.event(event_ref(node), "Warning", REASON_INVALID_SPEC, str(err))
             raise TerminalError(err) from err
         if node.status.condition(SPEC_VALID) is not None:
             node.status.conditions = [
@@ -326,7 +307,7 @@ class SeiNodeReconciler:
             await self.d.client.delete(pvc, propagation_policy=PropagationPolicy.BACKGROUND)
         self._forget_metrics(ns, name)
         remaining = [f for f in finalizers if f != FINALIZER]
-        written = await self._patch_finalizers(base, remaining)
+        written = await self.objects.patch_finalizers(base, remaining)
         if not remaining:
             # Gone with this write. While another finalizer holds the node, the written copy
             # stays the newest we know: the next pass must not build on an older cached one.
@@ -342,17 +323,3 @@ def _bootstrap_done(node: SeiNode) -> bool:
     plan = node.status.plan
     teardown = [t for t in (plan.tasks if plan else []) if t.type == "teardown-bootstrap"]
     return not teardown or teardown[0].status == TaskStatus.COMPLETE
-
-
-def _ref(node: SeiNode) -> dict[str, Any]:
-    """What the event recorder needs of the involved object."""
-    return {
-        "apiVersion": API_VERSION,
-        "kind": KIND,
-        "metadata": {
-            "name": node.metadata.name,
-            "namespace": node.metadata.namespace,
-            "uid": node.metadata.uid,
-            "resourceVersion": node.metadata.resource_version,
-        },
-    }

@@ -35,12 +35,13 @@ from api.v1alpha1 import (
     TaskPlanPhase,
     UpdateStrategyType,
 )
-from controller_runtime.client import Object, PatchType, merge_patch
+from controller_runtime.client import Object, PatchType
 from controller_runtime.client.errors import AlreadyExistsError, NotFoundError
 from controller_runtime.controller import Request, Result
 from controller_runtime.events import EventRecorder
 from controller_runtime.manager import CachedClient
 from controller_runtime.manager.own_writes import OwnWrites
+from controllers.objects import OwnedKind, event_ref
 from controllers.plan.engine import IMMEDIATE_REQUEUE, PlanExecutor, TaskContext
 from controllers.seinodedeployment import children as ch
 from controllers.seinodedeployment.exposure import GroupExposure
@@ -87,16 +88,10 @@ class GroupDeps:
 class SeiNodeDeploymentReconciler:
     def __init__(self, deps: GroupDeps) -> None:
         self.d = deps
+        self.objects = OwnedKind(deps.client, deps.own_writes, API_VERSION, KIND)
         self.exposure = GroupExposure(deps.client, deps.platform, self._event)
 
     # --- observe ---------------------------------------------------------------------------
-
-    async def _read(self, request: Request) -> Object | None:
-        try:
-            cached = await self.d.client.get(API_VERSION, KIND, request.name, request.namespace)
-        except NotFoundError:
-            return None
-        return self.d.own_writes.newest(cached)
 
     async def _children(self, group: SeiNodeDeployment) -> list[Object]:
         listed = await self.d.client.list(
@@ -119,27 +114,12 @@ class SeiNodeDeploymentReconciler:
     # --- act -------------------------------------------------------------------------------
 
     def _event(self, group: SeiNodeDeployment, event: Event) -> None:
-        self.d.recorder.event(_ref(group), event.type, event.reason, event.message)
-
-    async def _write_status(self, base: Object, group: SeiNodeDeployment) -> Object:
-        patch = merge_patch(base.get("status") or {}, group.to_dict().get("status") or {})
-        if not patch:
-            return base
-        written = await self.d.client.status().patch(base, {"status": patch}, PatchType.MERGE)
-        self.d.own_writes.record(written)
-        return written
-
-    async def _patch_finalizers(self, base: Object, finalizers: list[str]) -> Object:
-        rv = base["metadata"].get("resourceVersion")
-        body = {"metadata": {"finalizers": finalizers or None, "resourceVersion": rv}}
-        written = await self.d.client.patch(base, body, PatchType.MERGE)
-        self.d.own_writes.record(written)
-        return written
+        self.d.recorder.event(event_ref(group), event.type, event.reason, event.message)
 
     # --- the pass --------------------------------------------------------------------------
 
     async def reconcile(self, request: Request) -> Result:
-        base = await self._read(request)
+        base = await self.objects.read(request.namespace, request.name)
         if base is None:
             return Result()
         group = SeiNodeDeployment.from_dict(base)
@@ -148,7 +128,7 @@ class SeiNodeDeploymentReconciler:
             return Result()
         finalizers = list(group.metadata.finalizers or [])
         if FINALIZER not in finalizers:
-            base = await self._patch_finalizers(base, [*finalizers, FINALIZER])
+            base = await self.objects.patch_finalizers(base, [*finalizers, FINALIZER])
             group = SeiNodeDeployment.from_dict(base)
         try:
             return await self._reconcile(base, group)
@@ -196,7 +176,7 @@ class SeiNodeDeploymentReconciler:
                 requeue = min(requeue, until_stall) if requeue else until_stall
         await self._timed("reconcileMonitoring", self.exposure.reconcile_monitoring(group))
         compute_status(group, children)
-        await self._write_status(base, group)
+        await self.objects.write_status(base, group)
         self.d.metrics.record(group)
         return Result(requeue_after=requeue or STEADY_STATE_REQUEUE)
 
@@ -360,7 +340,7 @@ class SeiNodeDeploymentReconciler:
         ns, name = group.metadata.namespace or "", group.metadata.name or ""
         if group.status.phase != SeiNodeDeploymentPhase.TERMINATING:
             group.status.phase = SeiNodeDeploymentPhase.TERMINATING
-            base = await self._write_status(base, group)
+            base = await self.objects.write_status(base, group)
         if group.spec.deletion_policy.value == "Retain":
             self._event(
                 group,
@@ -376,7 +356,7 @@ class SeiNodeDeploymentReconciler:
         self.d.metrics.forget(ns, name)
         self.d.errors.forget(CONTROLLER, ns, name)
         self.d.executor.metrics.delete_plan_active(CONTROLLER, ns, name)
-        await self._patch_finalizers(base, [f for f in finalizers if f != FINALIZER])
+        await self.objects.patch_finalizers(base, [f for f in finalizers if f != FINALIZER])
         self.d.own_writes.forget(base)
 
     async def _orphan(self, obj: Object, group: SeiNodeDeployment) -> None:
@@ -389,16 +369,3 @@ class SeiNodeDeploymentReconciler:
             }
         }
         await self.d.client.patch(obj, body, PatchType.MERGE)
-
-
-def _ref(group: SeiNodeDeployment) -> dict[str, Any]:
-    return {
-        "apiVersion": API_VERSION,
-        "kind": KIND,
-        "metadata": {
-            "name": group.metadata.name,
-            "namespace": group.metadata.namespace,
-            "uid": group.metadata.uid,
-            "resourceVersion": group.metadata.resource_version,
-        },
-    }
