@@ -82,6 +82,16 @@ async def test_optional_parts_apply_once_the_prometheus_operator_crds_exist(
     crds.write_text(yaml.safe_dump_all([minimal_crd(k, p) for k, p in MONITORING_KINDS.items()]))
     code, out = await kubectl(control_plane, "apply", "--server-side", "-f", str(crds))
     assert code == 0, out
+    try:
+        await _apply_optional_parts(control_plane, tmp_path)
+    finally:
+        # The session's cluster has no Prometheus Operator for every other test (the group
+        # controller's CRDNotInstalled tests rely on it): remove the stand-ins, and wait.
+        code, out = await kubectl(control_plane, "delete", "--wait=true", "-f", str(crds))
+        assert code == 0, out
+
+
+async def _apply_optional_parts(control_plane: ControlPlane, tmp_path: Path) -> None:
     for plural in MONITORING_KINDS.values():
         code, out = await kubectl(
             control_plane,
