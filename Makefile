@@ -19,9 +19,11 @@ control-plane:
 seictl:
 	@hack/build-seictl.sh >/dev/null
 
-# Local dev mode on an embedded cluster.
-dev: venv control-plane
-	@ENVTEST_ASSETS=$$(hack/build-control-plane.sh 2>/dev/null | tail -n1) $(PY) -m controllers.cli dev
+# Local dev mode: builds or reuses the binaries, starts a local cluster, the sidecars and the
+# operator, deploys a 3-replica SeiNodeDeployment and upgrades it in place, shown live; then
+# stays up for kubectl until Ctrl-C. DEV_ARGS: e.g. --exit-after-upgrade (CI), --output plain.
+dev: venv
+	@$(PY) -m controllers.cli dev $(DEV_ARGS)
 
 # Every test: unit tests, then integration tests against the real local control plane.
 test: venv system-deps control-plane seictl

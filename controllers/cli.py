@@ -1,9 +1,9 @@
 """The `sei-controller` command.
 
 sei-controller run      the operator's manager (both controllers), as deployed in a cluster
-sei-controller dev      local dev mode: a real control plane (etcd, kube-apiserver,
-                        kube-controller-manager, kube-scheduler, kwok nodes) with the CRDs
-                        installed; prints how to reach it and runs until interrupted.
+sei-controller dev      local dev mode: a local cluster, the operator and sidecars, a 3-replica
+                        SeiNodeDeployment brought to Ready and upgraded in place, shown live;
+                        then stays up for kubectl until Ctrl-C (or --exit-after-upgrade).
 sei-controller crds     print the sei.io CRDs (or write/check them in a directory)
 sei-controller version  print the version
 
@@ -15,10 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import platform
-import shutil
-import signal
 import sys
 import textwrap
 from collections.abc import Sequence
@@ -26,8 +23,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import NoReturn
 
-from controller_runtime.envtest import ControlPlane, ControlPlaneOptions
 from controller_runtime.manager import BoolFlag
+from controllers import devmode
 from controllers.platform import Platform, env_var_name
 from controllers.run import StartupError, add_run_arguments, run
 
@@ -70,55 +67,6 @@ class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
             shown = str(default).lower() if isinstance(default, bool) else default
             text += f" (default: {shown})"
         return text.replace("%", "%%")
-
-
-def _say(message: str) -> None:
-    print(message, flush=True)
-
-
-async def _wait_for_signal() -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
-
-
-async def run_dev(args: argparse.Namespace) -> int:
-    options = ControlPlaneOptions(full=not args.apiserver_only, fake_nodes=args.nodes)
-    cp = ControlPlane(options)
-    _say("starting the local control plane ...")
-    try:
-        await cp.start()
-    except Exception as exc:
-        _say(f"control plane failed to start: {exc}\nlogs kept in {cp.log_dir}")
-        return 1
-    try:
-        timings = ", ".join(f"{k} {v:.1f}s" for k, v in cp.start_seconds.items())
-        _say(f"control plane ready at {cp.server} ({timings})")
-        crd_dir: Path = args.crds
-        if crd_dir.is_dir() and any(crd_dir.glob("*.yaml")):
-            installed = await cp.install_crds([crd_dir])
-            names = ", ".join(c["metadata"]["name"] for c in installed)
-            _say(f"installed CRDs: {names or '(none)'}")
-        kubeconfig: Path = args.kubeconfig
-        kubeconfig.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(cp.kubeconfig, kubeconfig)
-        kubectl = cp.assets.directory / "kubectl"
-        _say(
-            f"\nkubeconfig written to {kubeconfig}\n"
-            f"  export KUBECONFIG={kubeconfig.resolve()}\n"
-            f"  {kubectl} get nodes\n"
-            f"component logs: {cp.log_dir}\n"
-            "press Ctrl-C to stop"
-        )
-        await _wait_for_signal()
-        _say("stopping ...")
-    finally:
-        await cp.stop()
-        with contextlib.suppress(FileNotFoundError):
-            args.kubeconfig.unlink()
-    return 0
 
 
 async def run_crds(args: argparse.Namespace) -> int:
@@ -173,18 +121,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_run_arguments(run_cmd)
     run_cmd.set_defaults(run=run)
-    dev = sub.add_parser("dev", help="run the local dev mode on an embedded cluster")
-    dev.add_argument("--crds", type=Path, default=DEFAULT_CRD_DIR, help="CRD directory")
-    dev.add_argument(
-        "--kubeconfig", type=Path, default=Path(".dev/kubeconfig"), help="where to write it"
+    dev = sub.add_parser(
+        "dev",
+        help="local dev mode: a cluster, the operator, a fleet upgraded in place, shown live",
+        description=devmode.DESCRIPTION,
+        formatter_class=_HelpFormatter,
     )
-    dev.add_argument("--nodes", type=int, default=3, help="number of fake kwok nodes")
-    dev.add_argument(
-        "--apiserver-only",
-        action="store_true",
-        help="etcd and kube-apiserver only (no pods, no garbage collection)",
-    )
-    dev.set_defaults(run=run_dev)
+    devmode.add_dev_arguments(dev)
+    dev.set_defaults(run=devmode.run_dev_command)
     crds = sub.add_parser("crds", help="print the sei.io CRDs (YAML, for kubectl apply -f -)")
     crds.add_argument(
         "--output", type=Path, default=None, help="write the CRD files into this directory"
