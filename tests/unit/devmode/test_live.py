@@ -1,0 +1,58 @@
+"""The live screen, rendered to a recording console: what a terminal would show."""
+
+from __future__ import annotations
+
+import io
+
+from rich.console import Console
+
+from controllers.devmode.live import DevScreen
+from controllers.devmode.model import DevView, EventView, GroupView, NodeView, StepState
+
+GROUP = GroupView("default", "rpc", "Upgrading", 3, 3, "sei:v2", 2, 2, "True/TemplateChanged", True)
+
+
+def screen_text(view: DevView, now: float = 10.0) -> str:
+    console = Console(file=io.StringIO(), width=140, record=True, color_system=None)
+    console.print(DevScreen(lambda: view, clock=lambda: now))
+    return console.export_text()
+
+
+def upgrading() -> DevView:
+    view = DevView().with_group(GROUP)
+    for i, current in enumerate(("sei:v2", "sei:v1", "sei:v1")):
+        view = view.with_node(NodeView(f"rpc-{i}", "Running", "sei:v2", current))
+    return view
+
+
+def test_screen_lists_every_node_with_phase_and_images() -> None:
+    lines = screen_text(upgrading()).splitlines()
+    rows = {line.split()[0]: line.split() for line in lines if line.strip().startswith("rpc-")}
+    assert rows["rpc-0"] == ["rpc-0", "Running", "sei:v2", "sei:v2"]
+    assert rows["rpc-1"] == ["rpc-1", "Running", "sei:v1", "sei:v2"]
+
+
+def test_screen_shows_rollout_progress_as_a_count() -> None:
+    text = screen_text(upgrading())
+    assert "nodes on sei:v2" in text
+    assert "1/3" in text
+
+
+def test_running_step_shows_its_elapsed_time() -> None:
+    view = DevView().with_step("control plane", StepState.RUNNING, "starting", now=0.0)
+    assert "control plane starting (1m15s)" in " ".join(screen_text(view, now=75.0).split())
+
+
+def test_failed_step_is_marked() -> None:
+    view = DevView().with_step("upgrade", StepState.FAILED, "did not complete", now=0.0)
+    assert "✗ upgrade did not complete" in screen_text(view)
+
+
+def test_recent_events_and_notices_are_shown() -> None:
+    event = EventView("e#1", "2026-11-29T08:50:01Z", "Normal", "SeiNodeDeployment/rpc",
+                      "RolloutComplete", "done")  # fmt: skip
+    view = upgrading().with_event(event).with_notice("KUBECONFIG=/tmp/k")
+    text = screen_text(view)
+    assert "08:50:01" in text
+    assert "RolloutComplete" in text
+    assert "KUBECONFIG=/tmp/k" in text
