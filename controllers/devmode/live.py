@@ -18,7 +18,7 @@ from rich.text import Text
 
 from controllers.devmode.model import DevView, StepState, rollout_progress
 
-__all__ = ["DevScreen", "LiveRenderer"]
+__all__ = ["DevScreen", "LiveRenderer", "short_image"]
 
 _SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 _PHASE_STYLE = {
@@ -30,6 +30,12 @@ _PHASE_STYLE = {
     "Degraded": "red",
     "Failed": "red",
 }
+
+
+def short_image(image: str) -> str:
+    """``ghcr.io/sei-protocol/seid:v6.4.0`` -> ``seid:v6.4.0``: the node table stays readable on
+    an 80-column terminal (the full reference is on the progress line above it)."""
+    return image.rsplit("/", 1)[-1]
 
 
 def _elapsed(seconds: float) -> str:
@@ -49,12 +55,12 @@ class DevScreen:
     def __rich_console__(
         self, console: Console, options: ConsoleOptions
     ) -> Iterator[RenderableType]:
-        yield self.render(self._current())
+        yield self.render(self._current(), options.max_width)
 
-    def render(self, view: DevView) -> RenderableType:
+    def render(self, view: DevView, width: int = 80) -> RenderableType:
         parts: list[RenderableType] = [Text("sei-controller dev", style="bold"), self._steps(view)]
         if view.group is not None:
-            parts += [Text(""), *self._group(view)]
+            parts += [Text(""), *self._group(view, width)]
         if view.events:
             parts += [Text(""), self._events(view)]
         if view.notices:
@@ -75,7 +81,7 @@ class DevScreen:
             table.add_row(mark, Text(step.name, style="bold"), detail)
         return table
 
-    def _group(self, view: DevView) -> list[RenderableType]:
+    def _group(self, view: DevView, width: int) -> list[RenderableType]:
         group = view.group
         assert group is not None
         head = Text.assemble(
@@ -87,20 +93,29 @@ class DevScreen:
         )
         done, total = rollout_progress(view)
         bar = Table.grid(padding=(0, 1))
+        bar.add_column(width=24, no_wrap=True)
+        bar.add_column(no_wrap=True)
+        bar.add_column(overflow="fold")
         bar.add_row(
+            ProgressBar(total=max(total, 1), completed=done, width=24),
+            Text(f"{done}/{total}", style="bold"),
             Text(f"nodes on {group.image}"),
-            ProgressBar(total=max(total, 1), completed=done, width=30),
-            Text(f"{done}/{total}"),
         )
         nodes = Table(box=None, padding=(0, 2), header_style="bold")
-        for column in ("NODE", "PHASE", "RUNNING IMAGE", "SPEC IMAGE"):
-            nodes.add_column(column, no_wrap=True)
+        # Names and phases are never cut; on a narrow terminal the images give way (ellipsis).
+        names = max((len(n.name) for n in view.nodes), default=4)
+        phases = max((len(n.phase) for n in view.nodes), default=5)
+        images = max(12, (width - names - phases - 10) // 2)
+        nodes.add_column("NODE", no_wrap=True, min_width=names)
+        nodes.add_column("PHASE", no_wrap=True, min_width=phases)
+        nodes.add_column("RUNNING IMAGE", no_wrap=True, max_width=images, overflow="ellipsis")
+        nodes.add_column("SPEC IMAGE", no_wrap=True, max_width=images, overflow="ellipsis")
         for node in view.nodes:
             nodes.add_row(
                 node.name,
                 Text(node.phase, style=_PHASE_STYLE.get(node.phase, "")),
-                node.current_image or "-",
-                node.image,
+                short_image(node.current_image) if node.current_image else "-",
+                short_image(node.image),
             )
         return [head, bar, nodes]
 

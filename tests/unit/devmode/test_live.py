@@ -32,6 +32,17 @@ def test_screen_lists_every_node_with_phase_and_images() -> None:
     assert rows["rpc-1"] == ["rpc-1", "Running", "sei:v1", "sei:v2"]
 
 
+def test_node_names_and_phases_are_not_cut_on_an_80_column_terminal() -> None:
+    view = DevView().with_group(GROUP)
+    for i in range(3):
+        image = f"ghcr.io/sei-protocol/{'x' * 60}:v2"
+        view = view.with_node(NodeView(f"pacific-1-rpc-{i}", "Initializing", image, image))
+    console = Console(file=io.StringIO(), width=80, record=True, color_system=None)
+    console.print(DevScreen(lambda: view, clock=lambda: 0.0))
+    rows = [line.split()[:2] for line in console.export_text().splitlines() if "rpc-" in line]
+    assert rows == [[f"pacific-1-rpc-{i}", "Initializing"] for i in range(3)]
+
+
 def test_screen_shows_rollout_progress_as_a_count() -> None:
     text = screen_text(upgrading())
     assert "nodes on sei:v2" in text
