@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite needs besides the Python environment and the
-# control-plane binaries. Today that is only `prometheus`, which the metrics integration tests
-# start to scrape a MetricsServer for real.
+# control-plane binaries: `prometheus`, which the metrics integration tests start to scrape a
+# MetricsServer for real, and `tmux`, the real terminal in which a test drives the dev mode's
+# live view and reads its screen.
 #
 # Idempotent: a package that is already installed is skipped, and apt is not touched at all when
 # nothing is missing. Needs root (or passwordless sudo) only when something must be installed.
 set -euo pipefail
 
-packages=(prometheus)
+packages=(prometheus tmux)
 
 missing=()
 for pkg in "${packages[@]}"; do
