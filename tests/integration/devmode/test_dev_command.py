@@ -5,6 +5,7 @@ upgrade does not complete in time."""
 from __future__ import annotations
 
 import re
+import signal
 import subprocess
 from pathlib import Path
 
@@ -86,3 +87,50 @@ def test_upgrade_that_never_completes_fails_with_one_line(
     assert f"(logs in {tmp_path / 'logs'})" in done.stderr
     assert "Traceback" not in done.stdout + done.stderr
     assert "[FAILED] upgrade:" in done.stdout
+
+
+def test_interrupt_during_start_up_stops_what_started_and_exits_130(
+    tmp_path: Path, dev_env: dict[str, str]
+) -> None:
+    proc = subprocess.Popen(
+        dev_argv(tmp_path),
+        cwd=REPO,
+        env=dev_env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        seen = []
+        for line in proc.stdout:  # ends at EOF if the dev mode exits early
+            seen.append(line)
+            if "[ok] control plane:" in line:
+                break
+        assert any("[ok] control plane:" in line for line in seen), "".join(seen)
+        components = _children(proc.pid)
+        assert components, "the control plane's components are children of the dev mode"
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=HARD_LIMIT)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, out + err
+    assert "stopping ..." in out
+    assert err == ""
+    assert not [pid for pid in components if Path(f"/proc/{pid}").exists()]
+
+
+def _children(pid: int) -> list[int]:
+    children = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                children.append(int(entry.name))
+    return children
