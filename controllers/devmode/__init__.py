@@ -38,6 +38,16 @@ def _duration(value: str) -> float:
     return seconds
 
 
+def _positive(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, got {value!r}")
+    return number
+
+
 def add_dev_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--state-dir",
@@ -51,7 +61,7 @@ def add_dev_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="where to write the cluster's kubeconfig (default: STATE_DIR/kubeconfig)",
     )
-    parser.add_argument("--nodes", type=int, default=3, help="number of fake kwok nodes")
+    parser.add_argument("--nodes", type=_positive, default=3, help="number of fake kwok nodes")
     parser.add_argument(
         "--sidecars",
         choices=("auto", "seictl", "simulator"),

@@ -29,9 +29,7 @@ class BinaryError(Exception):
 async def _run_script(script: Path, progress: Progress) -> tuple[Path, bool]:
     """Runs a build script; returns its output directory and whether it built anything."""
     if not script.is_file():
-        raise BinaryError(
-            f"{script} not found: run from a source checkout, or give the binaries' directory"
-        )
+        raise BinaryError(f"{script} not found (it is in a source checkout of this repository)")
     proc = await asyncio.create_subprocess_exec(
         str(script),
         stdin=asyncio.subprocess.DEVNULL,
@@ -63,7 +61,13 @@ async def control_plane_binaries(progress: Progress) -> str:
     given = os.environ.get(ASSETS_ENV)
     if given and (Path(given) / "kube-apiserver").is_file():
         return f"given by ${ASSETS_ENV}: {given}"
-    directory, built = await _run_script(HACK / "build-control-plane.sh", progress)
+    script = HACK / "build-control-plane.sh"
+    if not script.is_file():
+        raise BinaryError(
+            f"no control plane binaries: set ${ASSETS_ENV} to their directory, or run from a "
+            "source checkout, where hack/build-control-plane.sh builds them"
+        )
+    directory, built = await _run_script(script, progress)
     os.environ[ASSETS_ENV] = str(directory)
     return f"{'built' if built else 'cached'} at {directory}"
 
