@@ -26,6 +26,7 @@ import structlog
 
 from controller_runtime import log as runtime_log
 from controller_runtime.client import Client, RestClient, load_config
+from controller_runtime.envtest import ControlPlane
 from controllers.devmode.binaries import BinaryError, control_plane_binaries, seictl_binary
 from controllers.devmode.cluster import (
     install_crds,
@@ -149,81 +150,88 @@ async def _sidecar_binary(mode: str, step: _Step) -> tuple[Path | None, str]:
         return None, f"unavailable ({exc}); the sidecars are simulated"
 
 
+@dataclass
+class _Running:
+    cp: ControlPlane
+    client: Client
+    manager: asyncio.Task[None]
+
+
+async def _start(
+    o: DevOptions, store: ViewStore, stack: contextlib.AsyncExitStack, logs: Path
+) -> _Running:
+    """Binaries, control plane, CRDs, sidecars and manager, each a step on screen; whatever
+    started is on ``stack``."""
+    platform = dev_platform()
+    with _step(store, "binaries", "looking for cached builds", logs) as step:
+        cp_note = await control_plane_binaries(lambda line: step.detail(f"control plane: {line}"))
+        seictl, seictl_note = await _sidecar_binary(o.sidecars, step)
+        step.done(f"control plane {cp_note}; seictl {seictl_note}")
+    components = "etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok"
+    with _step(store, "control plane", f"starting {components}", logs) as step:
+        cp = await start_control_plane(stack, logs / "control-plane", o.nodes)
+        total = cp.start_seconds.get("total", 0.0)
+        step.done(f"ready at {cp.server} in {total:.1f}s, {o.nodes} kwok nodes")
+    rest = RestClient(await load_config(str(cp.kubeconfig)))
+    stack.push_async_callback(rest.close)
+    client = Client(rest, field_owner="sei-controller-dev")
+    o.kubeconfig.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(cp.kubeconfig, o.kubeconfig)
+    stack.callback(o.kubeconfig.unlink, missing_ok=True)  # a stopped cluster's is useless
+    with _step(store, "CRDs", "installing the sei.io CRDs", logs) as step:
+        names = await install_crds(cp, client, o.state_dir, platform)
+        step.done(f"installed {', '.join(names)}")
+    with _step(store, "sidecars", "starting the local fleet", logs) as step:
+        fleet = await start_fleet(stack, client, o.namespace, seictl, logs / "sidecars")
+        kind = "real `seictl serve`" if seictl is not None else "simulated sidecars"
+        step.done(f"{kind}, one per node pod, following the pods (logs in {logs})")
+    controllers = "the SeiNode and SeiNodeDeployment controllers"
+    with _step(store, "manager", f"starting {controllers}", logs) as step:
+        manager = await start_manager(stack, cp, fleet, o.namespace, platform)
+        step.done(f"both controllers running in this process (log: {logs / 'dev.log'})")
+    return _Running(cp, client, manager.task)
+
+
+async def _deploy_and_upgrade(
+    o: DevOptions, store: ViewStore, running: _Running, logs: Path
+) -> None:
+    where = f"{o.namespace}/{GROUP_NAME}"
+    with _step(store, "deploy", f"creating SeiNodeDeployment {where}", logs) as step:
+        await running.client.create(dev_deployment(o.namespace, o.replicas))
+        step.detail(f"{where}: {o.replicas} replicas (InPlace) on {INITIAL_IMAGE}, waiting")
+        try:
+            await _wait(store, running.manager, lambda v: group_ready(v, INITIAL_IMAGE), o.timeout)
+        except TimeoutError:
+            raise DevFailure(
+                f"{where} was not Ready within {go_duration(o.timeout)}: "
+                f"{_summary(store.view)} (logs in {logs})"
+            ) from None
+        step.done(
+            f"{where} Ready: {o.replicas}/{o.replicas} nodes Running on {INITIAL_IMAGE} "
+            f"in {step.elapsed()}"
+        )
+    image = o.upgrade_image
+    with _step(store, "upgrade", f"patching the template image to {image}", logs) as step:
+        await running.client.patch(dev_deployment(o.namespace), image_patch(image))
+        step.detail(f"rolling {o.replicas} nodes in place to {image}")
+        try:
+            await _wait(store, running.manager, lambda v: upgrade_complete(v, image), o.timeout)
+        except TimeoutError:
+            raise DevFailure(
+                f"the upgrade to {image} did not complete within {go_duration(o.timeout)}: "
+                f"{_summary(store.view)} (logs in {logs})"
+            ) from None
+        step.done(f"complete: {o.replicas}/{o.replicas} nodes on {image} in {step.elapsed()}")
+
+
 async def _session(o: DevOptions, store: ViewStore, outcome: _Outcome) -> int:
     logs = o.state_dir / "logs"
-    platform = dev_platform()
     async with contextlib.AsyncExitStack() as stack:
-        with _step(store, "binaries", "looking for cached builds", logs) as step:
-            cp_note = await control_plane_binaries(
-                lambda line: step.detail(f"control plane: {line}")
-            )
-            seictl, seictl_note = await _sidecar_binary(o.sidecars, step)
-            step.done(f"control plane {cp_note}; seictl {seictl_note}")
-        with _step(
-            store,
-            "control plane",
-            "starting etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok",
-            logs,
-        ) as step:
-            cp = await start_control_plane(stack, logs / "control-plane", o.nodes)
-            total = cp.start_seconds.get("total", 0.0)
-            step.done(f"ready at {cp.server} in {total:.1f}s, {o.nodes} kwok nodes")
-        rest = RestClient(await load_config(str(cp.kubeconfig)))
-        stack.push_async_callback(rest.close)
-        client = Client(rest, field_owner="sei-controller-dev")
-        o.kubeconfig.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(cp.kubeconfig, o.kubeconfig)
-        stack.callback(o.kubeconfig.unlink, missing_ok=True)
-        with _step(store, "CRDs", "installing the sei.io CRDs", logs) as step:
-            names = await install_crds(cp, client, o.state_dir, platform)
-            step.done(f"installed {', '.join(names)}")
-        with _step(store, "sidecars", "starting the local fleet", logs) as step:
-            fleet = await start_fleet(stack, client, o.namespace, seictl, logs / "sidecars")
-            kind = "real `seictl serve`" if seictl is not None else "simulated sidecars"
-            step.done(f"{kind}, one per node pod, following the pods (logs in {logs})")
-        with _step(
-            store, "manager", "starting the SeiNode and SeiNodeDeployment controllers", logs
-        ) as step:
-            manager = await start_manager(stack, cp, fleet, o.namespace, platform)
-            step.done(f"both controllers running in this process (log: {logs / 'dev.log'})")
-        observer = Observer(client, store, o.namespace, GROUP_NAME)
+        running = await _start(o, store, stack, logs)
+        observer = Observer(running.client, store, o.namespace, GROUP_NAME)
         stack.push_async_callback(observer.stop)
         await observer.start()
-        where = f"{o.namespace}/{GROUP_NAME}"
-        with _step(store, "deploy", f"creating SeiNodeDeployment {where}", logs) as step:
-            await client.create(dev_deployment(o.namespace, o.replicas))
-            step.detail(
-                f"{where}: {o.replicas} replicas (InPlace) on {INITIAL_IMAGE}, waiting for Ready"
-            )
-            try:
-                await _wait(store, manager.task, lambda v: group_ready(v, INITIAL_IMAGE), o.timeout)
-            except TimeoutError:
-                raise DevFailure(
-                    f"{where} was not Ready within {go_duration(o.timeout)}: "
-                    f"{_summary(store.view)} (logs in {logs})"
-                ) from None
-            step.done(
-                f"{where} Ready: {o.replicas}/{o.replicas} nodes Running on {INITIAL_IMAGE} "
-                f"in {step.elapsed()}"
-            )
-        with _step(
-            store, "upgrade", f"patching the template image to {o.upgrade_image}", logs
-        ) as step:
-            await client.patch(dev_deployment(o.namespace), image_patch(o.upgrade_image))
-            step.detail(f"rolling {o.replicas} nodes in place to {o.upgrade_image}")
-            try:
-                await _wait(
-                    store, manager.task, lambda v: upgrade_complete(v, o.upgrade_image), o.timeout
-                )
-            except TimeoutError:
-                raise DevFailure(
-                    f"the upgrade to {o.upgrade_image} did not complete within "
-                    f"{go_duration(o.timeout)}: {_summary(store.view)} (logs in {logs})"
-                ) from None
-            step.done(
-                f"complete: {o.replicas}/{o.replicas} nodes on {o.upgrade_image} "
-                f"in {step.elapsed()}"
-            )
+        await _deploy_and_upgrade(o, store, running, logs)
         outcome.upgraded = True
         kubeconfig = o.kubeconfig.resolve()
         store.notice(f"KUBECONFIG={kubeconfig}")
@@ -232,12 +240,12 @@ async def _session(o: DevOptions, store: ViewStore, outcome: _Outcome) -> int:
                 "exiting (--exit-after-upgrade): stopping the manager, sidecars and control plane"
             )
             return 0
-        kubectl = cp.assets.directory / "kubectl"
+        kubectl = running.cp.assets.directory / "kubectl"
         store.notice(
             f"try: KUBECONFIG={kubeconfig} {kubectl} get snd,seinodes,pods -n {o.namespace}"
         )
         store.notice("press Ctrl-C to stop the manager, the sidecars and the control plane")
-        await _wait(store, manager.task, lambda _: False, float("inf"))
+        await _wait(store, running.manager, lambda _: False, float("inf"))
     return 1  # unreachable: the wait above only ends by a failure or a cancellation
 
 
