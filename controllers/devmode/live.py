@@ -8,7 +8,7 @@ not a copy), so the spinner and elapsed times move between changes too.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 
 from rich.console import Console, ConsoleOptions, Group, RenderableType
 from rich.live import Live
@@ -16,7 +16,7 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from controllers.devmode.model import DevView, StepState, rollout_progress
+from controllers.devmode.model import DevView, EventView, StepState, rollout_progress
 
 __all__ = ["DevScreen", "LiveRenderer", "short_image"]
 
@@ -55,14 +55,21 @@ class DevScreen:
     def __rich_console__(
         self, console: Console, options: ConsoleOptions
     ) -> Iterator[RenderableType]:
-        yield self.render(self._current(), options.max_width)
+        view = self._current()
+        # The recent events take whatever height the rest leaves, so the KUBECONFIG line at the
+        # bottom stays on a small terminal (Live crops what does not fit).
+        rest = console.render_lines(self.render(view, options.max_width, events=0), options)
+        room = options.size.height - len(rest) - 4  # a blank line, the title, the header, slack
+        yield self.render(view, options.max_width, events=max(0, room))
 
-    def render(self, view: DevView, width: int = 80) -> RenderableType:
+    def render(self, view: DevView, width: int = 80, events: int | None = None) -> RenderableType:
+        """The screen; ``events``: how many of the recent events to show (default all)."""
         parts: list[RenderableType] = [Text("sei-controller dev", style="bold"), self._steps(view)]
         if view.group is not None:
             parts += [Text(""), *self._group(view, width)]
-        if view.events:
-            parts += [Text(""), self._events(view)]
+        shown = view.events if events is None else view.events[len(view.events) - events :]
+        if shown and events != 0:
+            parts += [Text(""), self._events(shown)]
         if view.notices:
             parts += [Text("")] + [Text(n, style="bold", overflow="fold") for n in view.notices]
         return Group(*parts)
@@ -73,9 +80,12 @@ class DevScreen:
         for step in view.steps:
             if step.state is StepState.RUNNING:
                 mark = Text(_SPINNER[int(now * 10) % len(_SPINNER)], style="cyan")
-                detail = Text(f"{step.detail} ({_elapsed(now - step.since)})")
+                detail = Text(f"{_elapsed(now - step.since)}  {step.detail}")
+                detail.no_wrap, detail.overflow = True, "ellipsis"
             elif step.state is StepState.DONE:
-                mark, detail = Text("✓", style="green"), Text(step.detail)
+                # One line each: the full text is in the plain output and the log.
+                mark = Text("✓", style="green")
+                detail = Text(step.detail, no_wrap=True, overflow="ellipsis")
             else:
                 mark, detail = Text("✗", style="bold red"), Text(step.detail, style="red")
             table.add_row(mark, Text(step.name, style="bold"), detail)
@@ -119,18 +129,20 @@ class DevScreen:
             )
         return [head, bar, nodes]
 
-    def _events(self, view: DevView) -> Table:
-        table = Table(box=None, padding=(0, 2), header_style="bold", title_justify="left")
+    def _events(self, events: Sequence[EventView]) -> Table:
+        table = Table(box=None, padding=(0, 1), header_style="bold", title_justify="left")
         table.title = "recent events"
-        for column in ("TIME", "TYPE", "OBJECT", "REASON"):
-            table.add_column(column, no_wrap=True)
+        # Time, object and reason are never cut; the message takes what is left (ellipsis).
+        table.add_column("TIME", no_wrap=True, min_width=8)
+        table.add_column("OBJECT", no_wrap=True, min_width=max(len(e.object) for e in events))
+        table.add_column("REASON", no_wrap=True, min_width=max(len(e.reason) for e in events))
         table.add_column("MESSAGE", overflow="ellipsis", no_wrap=True, ratio=1)
-        for event in view.events:
+        for event in events:
+            warning = event.type == "Warning"
             table.add_row(
                 event.time[11:19] if len(event.time) >= 19 else event.time,
-                Text(event.type, style="red" if event.type == "Warning" else ""),
                 event.object,
-                event.reason,
+                Text(event.reason, style="bold red" if warning else ""),
                 event.message,
             )
         return table

@@ -51,7 +51,7 @@ def test_screen_shows_rollout_progress_as_a_count() -> None:
 
 def test_running_step_shows_its_elapsed_time() -> None:
     view = DevView().with_step("control plane", StepState.RUNNING, "starting", now=0.0)
-    assert "control plane starting (1m15s)" in " ".join(screen_text(view, now=75.0).split())
+    assert "control plane 1m15s starting" in " ".join(screen_text(view, now=75.0).split())
 
 
 def test_failed_step_is_marked() -> None:
@@ -67,3 +67,38 @@ def test_recent_events_and_notices_are_shown() -> None:
     assert "08:50:01" in text
     assert "RolloutComplete" in text
     assert "KUBECONFIG=/tmp/k" in text
+
+
+def test_on_an_80x24_terminal_events_give_way_so_the_kubeconfig_line_shows() -> None:
+    view = upgrading()
+    for name in ("binaries", "control plane", "CRDs", "sidecars", "manager", "deploy", "upgrade"):
+        view = view.with_step(name, StepState.DONE, f"{name} done " + "/very/long/path" * 8, 0.0)
+    for i in range(8):
+        event = EventView(f"e{i}#1", f"2026-11-29T08:50:0{i}Z", "Normal", "SeiNode/rpc-0", "R",
+                          "message " * 12)  # fmt: skip
+        view = view.with_event(event)
+    view = view.with_notice("KUBECONFIG=/home/user/sei-k8s-controller/.dev/kubeconfig")
+    view = view.with_notice("press Ctrl-C to stop")
+    console = Console(file=io.StringIO(), width=80, height=24, record=True, color_system=None)
+    console.print(DevScreen(lambda: view, clock=lambda: 0.0))
+    lines = console.export_text().splitlines()
+    assert len(lines) <= 24
+    assert "KUBECONFIG=/home/user/sei-k8s-controller/.dev/kubeconfig" in lines
+    assert lines[-1] == "press Ctrl-C to stop"
+    assert [line.split()[0] for line in lines if line.lstrip().startswith("rpc-")] == [
+        "rpc-0",
+        "rpc-1",
+        "rpc-2",
+    ]
+
+
+def test_on_a_tall_terminal_every_recent_event_shows() -> None:
+    view = upgrading()
+    for i in range(8):
+        view = view.with_event(
+            EventView(f"e{i}#1", f"2026-11-29T08:50:0{i}Z", "Normal", "SeiNode/rpc-0", f"R{i}", "m")
+        )
+    console = Console(file=io.StringIO(), width=120, height=60, record=True, color_system=None)
+    console.print(DevScreen(lambda: view, clock=lambda: 0.0))
+    text = console.export_text()
+    assert all(f"R{i}" in text for i in range(8))
