@@ -7,6 +7,7 @@ not a copy), so the spinner and elapsed times move between changes too.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Iterator, Sequence
 
@@ -149,26 +150,42 @@ class DevScreen:
 
 
 class LiveRenderer:
-    """Redraws :class:`DevScreen` in place; the last screen stays on the terminal at stop."""
+    """Redraws :class:`DevScreen` in place; the last screen stays on the terminal at stop.
+
+    The screen is redrawn on every change, and between changes only while a step runs (its
+    spinner and elapsed time move): a dev mode idling for kubectl costs no redraws.
+    """
+
+    TICK = 0.25
 
     def __init__(self, console: Console | None = None) -> None:
         self._view = DevView()
         self._live = Live(
             DevScreen(lambda: self._view),
             console=console or Console(),
-            refresh_per_second=4,
+            auto_refresh=False,
             redirect_stdout=False,
             redirect_stderr=False,
         )
+        self._ticker: asyncio.Task[None] | None = None
 
     def start(self, view: DevView) -> None:
         self._view = view
-        self._live.start()
+        self._live.start(refresh=True)
+        self._ticker = asyncio.get_running_loop().create_task(self._tick(), name="dev-screen")
+
+    async def _tick(self) -> None:
+        while True:
+            await asyncio.sleep(self.TICK)
+            if any(step.state is StepState.RUNNING for step in self._view.steps):
+                self._live.refresh()
 
     def show(self, old: DevView, new: DevView) -> None:
         self._view = new
         self._live.refresh()
 
     def stop(self) -> None:
+        if self._ticker is not None:
+            self._ticker.cancel()
         self._live.refresh()
         self._live.stop()

@@ -6,7 +6,7 @@ import io
 
 from rich.console import Console
 
-from controllers.devmode.live import DevScreen
+from controllers.devmode.live import DevScreen, LiveRenderer
 from controllers.devmode.model import DevView, EventView, GroupView, NodeView, StepState
 
 GROUP = GroupView("default", "rpc", "Upgrading", 3, 3, "sei:v2", 2, 2, "True/TemplateChanged", True)
@@ -102,3 +102,14 @@ def test_on_a_tall_terminal_every_recent_event_shows() -> None:
     console.print(DevScreen(lambda: view, clock=lambda: 0.0))
     text = console.export_text()
     assert all(f"R{i}" in text for i in range(8))
+
+
+async def test_live_renderer_leaves_the_last_screen_on_the_terminal() -> None:
+    out = io.StringIO()
+    console = Console(file=out, width=100, height=40, force_terminal=True, color_system=None)
+    renderer = LiveRenderer(console)
+    renderer.start(DevView())
+    renderer.show(DevView(), upgrading().with_notice("KUBECONFIG=/tmp/k"))
+    renderer.stop()
+    assert "KUBECONFIG=/tmp/k" in out.getvalue()
+    assert "rpc-2" in out.getvalue()
