@@ -15,6 +15,7 @@ from controllers.plan.engine import (
     TaskContext,
     TaskState,
     TerminalTaskError,
+    TransientTaskError,
 )
 from controllers.plan.ids import deployment_subtask_id
 from controllers.seinode.render import render_statefulset
