@@ -8,8 +8,9 @@ Where we differ from the reference, and why:
 - ``switch-traffic`` changes the group in memory; the reconciler's one status write of the pass
   persists it, and the reconciler re-applies the external Service (and persists the switch)
   before any later task runs, so teardown never precedes the switch-over.
-- ``teardown-nodes`` completes when the incumbents are gone, not when their deletion was asked:
-  after the rollout the group has exactly ``replicas`` children (F12).
+- ``teardown-nodes`` completes when the incumbents and their pods are gone, not when their
+  deletion was asked: after the rollout the group has exactly ``replicas`` children (F12), and
+  the external Service, which selects by group label again, finds no incumbent pod.
 """
 
 from __future__ import annotations
@@ -244,10 +245,18 @@ class TeardownNodes:
             raise TransientTaskError(f"reading SeiNode {name}: {err}") from err
 
     async def status(self) -> TaskState:
+        # The pod too: the Service goes back to the group label once the rollout completes,
+        # and must not find an incumbent's pod that garbage collection has not removed yet.
+        reader = self.ctx.api_reader or self.ctx.client
+        ns = self.params.namespace
         for name in self.params.node_names or ():
             try:
-                if await _get(self.ctx, *SEINODE, name, self.params.namespace) is not None:
+                if await _get(self.ctx, *SEINODE, name, ns) is not None:
                     return TaskState.RUNNING
+                await reader.get("v1", "Pod", f"{name}-0", ns)
+                return TaskState.RUNNING
+            except NotFoundError:
+                continue
             except ApiError:
                 return TaskState.RUNNING
         return TaskState.COMPLETE

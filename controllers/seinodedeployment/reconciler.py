@@ -220,6 +220,7 @@ class SeiNodeDeploymentReconciler:
             sidecars=self.d.sidecars,
             platform=self.d.platform,
             now=self.d.now,
+            api_reader=self.d.client.direct,
         )
 
     def _assembler_sidecar(self, group: SeiNodeDeployment) -> SidecarClient:

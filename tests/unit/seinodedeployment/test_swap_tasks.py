@@ -207,6 +207,14 @@ async def test_teardown_waits_while_a_node_still_exists() -> None:
     assert await task.status() == TaskState.RUNNING
 
 
+async def test_teardown_waits_while_an_incumbent_pod_exists() -> None:
+    kube = FakeKube()
+    task = _task(kube, "teardown-nodes", _names("i-0"))
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "i-0-0", "namespace": "sei"}}
+    kube.add(pod)
+    assert await task.status() == TaskState.RUNNING
+
+
 # --- submit-halt-signal ---------------------------------------------------------------------
 
 
