@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from controller_runtime.client import Client
@@ -54,6 +55,8 @@ class Seen:
     type: str
     obj: Object
     note: Any = None
+    at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    """When this process received it (the simulator stamps its tasks on the same clock)."""
 
 
 def ready_endpoints(slice_: Object) -> frozenset[str]:
@@ -77,8 +80,20 @@ class Timeline:
     seen: list[Seen] = field(default_factory=list)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
-    async def _watch(self, api_version: str, kind: str, **selectors: str) -> None:
-        async with self.kube.watch(api_version, kind, self.namespace, **selectors) as events:
+    async def _watch(
+        self,
+        api_version: str,
+        kind: str,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+    ) -> None:
+        async with self.kube.watch(
+            api_version,
+            kind,
+            self.namespace,
+            label_selector=label_selector,
+            field_selector=field_selector,
+        ) as events:
             async for event in events:
                 if event["type"] in ("BOOKMARK", "ERROR"):
                     continue
@@ -130,3 +145,25 @@ class Timeline:
 
     def first(self, check: Callable[[Seen], bool]) -> int:
         return next(i for i, s in enumerate(self.seen) if check(s))
+
+    def service_switched(self, revision: str) -> int:
+        """Where the external Service first selected ``revision``."""
+        return self.first(
+            lambda s: (
+                s.kind == "Service"
+                and (s.obj["spec"].get("selector") or {}).get("sei.io/revision") == revision
+            )
+        )
+
+    def node_deleted(self, names: list[str]) -> int:
+        """Where one of the SeiNodes ``names`` was first seen deleted or being deleted."""
+
+        def deleted(seen: Seen) -> bool:
+            meta = seen.obj["metadata"]
+            return (
+                seen.kind == "SeiNode"
+                and meta["name"] in names
+                and (seen.type == "DELETED" or bool(meta.get("deletionTimestamp")))
+            )
+
+        return self.first(deleted)

@@ -21,15 +21,6 @@ def _seid_image(pod: dict[str, Any]) -> str:
     return str(next(c["image"] for c in pod["spec"]["containers"] if c["name"] == "seid"))
 
 
-def _is_incumbent_deletion(seen: Seen) -> bool:
-    meta = seen.obj["metadata"]
-    return (
-        seen.kind == "SeiNode"
-        and meta["name"] in INCUMBENTS
-        and (seen.type == "DELETED" or bool(meta.get("deletionTimestamp")))
-    )
-
-
 async def test_blue_green_moves_traffic_after_the_entrants_caught_up_then_tears_down(
     run_operator: OperatorFactory, kube: Client, namespace: str
 ) -> None:
@@ -72,12 +63,8 @@ async def test_blue_green_moves_traffic_after_the_entrants_caught_up_then_tears_
         assert timeline.seen[first_new].note is True
         # The Service switched before any incumbent was deleted; until then no incumbent was
         # modified and no old pod was replaced.
-        switched = timeline.first(
-            lambda s: (
-                s.kind == "Service" and s.obj["spec"]["selector"].get("sei.io/revision") == "2"
-            )
-        )
-        deleted = timeline.first(_is_incumbent_deletion)
+        switched = timeline.service_switched("2")
+        deleted = timeline.node_deleted(INCUMBENTS)
         assert switched < deleted
         before = timeline.seen[:deleted]
         assert all(
