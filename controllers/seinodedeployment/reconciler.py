@@ -33,7 +33,6 @@ import structlog
 
 from api.v1alpha1 import (
     ConditionStatus,
-    RolloutStatus,
     SeiNodeDeployment,
     SeiNodeDeploymentPhase,
     TaskPlanPhase,
@@ -50,6 +49,7 @@ from controllers.plan.engine import IMMEDIATE_REQUEUE, PlanExecutor, TaskContext
 from controllers.seinodedeployment import children as ch
 from controllers.seinodedeployment import generations as gen
 from controllers.seinodedeployment.exposure import GroupExposure
+from controllers.seinodedeployment.leftovers import Leftovers
 from controllers.seinodedeployment.metrics import CONTROLLER, GroupMetrics, ReconcileErrors
 from controllers.seinodedeployment.plans import build_inplace_plan, build_swap_plan
 from controllers.seinodedeployment.rollout import (
@@ -96,6 +96,7 @@ class SeiNodeDeploymentReconciler:
         self.d = deps
         self.objects = OwnedKind(deps.client, deps.own_writes, API_VERSION, KIND)
         self.exposure = GroupExposure(deps.client, deps.platform, self._event)
+        self.leftovers = Leftovers(deps.client, self._event)
 
     # --- observe ---------------------------------------------------------------------------
 
@@ -159,11 +160,14 @@ class SeiNodeDeploymentReconciler:
         detection = detect_rollout(group, names, ch.current_revision(group, members), now)
         for event in detection.events:
             self._event(group, event)
+        # Children this pass deleted (None) or rewrote, which a re-listing from the cache may
+        # not show yet.
+        written: dict[str, Object | None] = {}
         if detection.started:
-            await self._prune(group, children, previous, names)
+            await self.leftovers.prune(group, children, previous, names, written)
 
-        requeue = await self._reconcile_plan(group)
-        children = await self._children(group)
+        requeue = await self._reconcile_plan(group, written)
+        children = _overlay(await self._children(group), written)
         members = gen.serving(group, children)
         if gen.service_revision(group, children) != revision:
             # A switch-over (or its end): the Service follows before anything else happens.
@@ -227,7 +231,9 @@ class SeiNodeDeploymentReconciler:
         # Group-level sidecar tasks (genesis assembly) are not planned by InPlace rollouts.
         raise SidecarError(f"no assembler node found for group {group.metadata.name}")
 
-    async def _reconcile_plan(self, group: SeiNodeDeployment) -> float:
+    async def _reconcile_plan(
+        self, group: SeiNodeDeployment, written: dict[str, Object | None]
+    ) -> float:
         """Drives, finalizes or starts the group plan; returns the requeue delay (0: none)."""
         status = group.status
         plan = status.plan
@@ -251,7 +257,8 @@ class SeiNodeDeploymentReconciler:
             self._complete_plan(group)
             return IMMEDIATE
         if plan is not None and plan.phase == TaskPlanPhase.FAILED:
-            await self._detach_leftovers(group)
+            children = _overlay(await self._children(group), written)
+            await self.leftovers.detach(group, children, written)
             self._fail_plan(group)
             return IMMEDIATE
         if plan is None and status.rollout is not None:
@@ -364,44 +371,6 @@ class SeiNodeDeploymentReconciler:
             )
         return sorted(result, key=lambda c: c["metadata"]["name"])
 
-    async def _prune(
-        self,
-        group: SeiNodeDeployment,
-        children: list[Object],
-        previous: RolloutStatus | None,
-        serving_names: list[str],
-    ) -> None:
-        """A rollout starts: delete what earlier rollouts left (detached nodes of a failed one,
-        the non-serving nodes of a superseded one). Before the status write: a crash repeats
-        it, and deleting an absent node is a no-op."""
-        leftovers = {
-            c["metadata"]["name"] for c in gen.rollout_leftovers(previous, children, serving_names)
-        }
-        for child in children:
-            child_name = child["metadata"]["name"]
-            if not (gen.is_detached(child) or child_name in leftovers):
-                continue
-            with contextlib.suppress(NotFoundError):
-                await self.d.client.delete(child)
-            message = f"Deleted SeiNode {child_name} left by an earlier rollout"
-            self._event(group, Event("Normal", "SeiNodeDeleted", message))
-
-    async def _detach_leftovers(self, group: SeiNodeDeployment) -> None:
-        """A BlueGreen/HardFork plan failed: its nodes that do not serve leave the group (no
-        ordinal) but are kept for inspection; the serving ones are untouched (F12)."""
-        rollout = group.status.rollout
-        if not gen.swaps(rollout):
-            return
-        children = await self._children(group)
-        serving_names = [c["metadata"]["name"] for c in gen.serving(group, children)]
-        for child in gen.rollout_leftovers(rollout, children, serving_names):
-            if gen.is_detached(child):
-                continue
-            body = {"metadata": {"labels": {ch.ORDINAL_LABEL: None}}}
-            with contextlib.suppress(NotFoundError):
-                await self.d.client.patch(child, body, PatchType.MERGE)
-            log.info("detached node of a failed rollout", node=child["metadata"]["name"])
-
     # --- deletion (4.10) ---------------------------------------------------------------------
 
     async def _finalize(self, base: Object, group: SeiNodeDeployment) -> None:
@@ -440,3 +409,14 @@ class SeiNodeDeploymentReconciler:
             }
         }
         await self.d.client.patch(obj, body, PatchType.MERGE)
+
+
+def _overlay(children: list[Object], written: dict[str, Object | None]) -> list[Object]:
+    """The listed children with this pass's own writes applied (None: deleted)."""
+    by_name = {c["metadata"]["name"]: c for c in children}
+    for name, obj in written.items():
+        if obj is None:
+            by_name.pop(name, None)
+        elif name in by_name:
+            by_name[name] = obj
+    return sorted(by_name.values(), key=lambda c: c["metadata"]["name"])
