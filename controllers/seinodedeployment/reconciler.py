@@ -228,7 +228,8 @@ class SeiNodeDeploymentReconciler:
         )
 
     def _assembler_sidecar(self, group: SeiNodeDeployment) -> SidecarClient:
-        # Group-level sidecar tasks (genesis assembly) are not planned by InPlace rollouts.
+        # Group-level sidecar tasks (genesis assembly) are not planned by rollouts, whose tasks
+        # address each node's own sidecar.
         raise SidecarError(f"no assembler node found for group {group.metadata.name}")
 
     async def _reconcile_plan(

@@ -14,6 +14,7 @@ from controllers.seinodedeployment.generations import (
     service_revision,
     serving,
 )
+from controllers.seinodedeployment.rollout import tracked_nodes
 
 from .fixtures import GROUP_UID, child, group
 
@@ -119,3 +120,11 @@ def test_entrant_validators_get_no_genesis_ceremony() -> None:
     )
     node = entrant_child(grp, "archive-rpc-g2-0", 0, "2")
     assert "genesisCeremony" not in node["spec"]["validator"]
+
+
+def test_progress_of_a_swap_rollout_tracks_the_entrants() -> None:
+    assert tracked_nodes(_rolling(UpdateStrategyType.BLUE_GREEN)) == _names(ENTRANTS)
+
+
+def test_progress_of_an_in_place_rollout_tracks_the_incumbents() -> None:
+    assert tracked_nodes(_rolling(UpdateStrategyType.IN_PLACE)) == _names(INCUMBENTS)
