@@ -132,6 +132,8 @@ async def test_entrants_that_never_get_ready_stall_the_rollout_then_deletion_lea
         await eventually(
             lambda: _nodes(kube, namespace, "bgs"), lambda nodes: not nodes, timeout=120
         )
+        services = await kube.list("v1", "Service", namespace)
+        assert "bgs-external" not in {s["metadata"]["name"] for s in services["items"]}
 
 
 async def test_deleting_the_group_mid_rollout_with_retain_leaves_everything_unowned(
