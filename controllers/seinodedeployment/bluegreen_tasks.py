@@ -8,9 +8,10 @@ Where we differ from the reference, and why:
 - ``switch-traffic`` changes the group in memory; the reconciler's one status write of the pass
   persists it, and the reconciler re-applies the external Service (and persists the switch)
   before any later task runs, so teardown never precedes the switch-over.
-- ``teardown-nodes`` completes when the incumbents and their pods are gone, not when their
-  deletion was asked: after the rollout the group has exactly ``replicas`` children (F12), and
-  the external Service, which selects by group label again, finds no incumbent pod.
+- ``teardown-nodes`` completes when the incumbents are gone and their pods gone or terminating,
+  not when their deletion was asked: after the rollout the group has exactly ``replicas``
+  children (F12), and the external Service, which selects by group label again, finds no ready
+  incumbent pod.
 """
 
 from __future__ import annotations
@@ -246,18 +247,21 @@ class TeardownNodes:
 
     async def status(self) -> TaskState:
         # The pod too: the Service goes back to the group label once the rollout completes,
-        # and must not find an incumbent's pod that garbage collection has not removed yet.
+        # and must not find an incumbent's pod that garbage collection has not reached yet. A
+        # terminating pod is never a ready endpoint (and its StatefulSet is gone by then), so
+        # its grace period is not waited for.
         reader = self.ctx.api_reader or self.ctx.client
         ns = self.params.namespace
         for name in self.params.node_names or ():
             try:
                 if await _get(self.ctx, *SEINODE, name, ns) is not None:
                     return TaskState.RUNNING
-                await reader.get("v1", "Pod", f"{name}-0", ns)
-                return TaskState.RUNNING
+                pod = await reader.get("v1", "Pod", f"{name}-0", ns)
             except NotFoundError:
                 continue
             except ApiError:
+                return TaskState.RUNNING
+            if not (pod.get("metadata") or {}).get("deletionTimestamp"):
                 return TaskState.RUNNING
         return TaskState.COMPLETE
 

@@ -215,6 +215,14 @@ async def test_teardown_waits_while_an_incumbent_pod_exists() -> None:
     assert await task.status() == TaskState.RUNNING
 
 
+async def test_teardown_does_not_wait_for_a_terminating_pods_grace_period() -> None:
+    kube = FakeKube()
+    task = _task(kube, "teardown-nodes", _names("i-0"))
+    meta = {"name": "i-0-0", "namespace": "sei", "deletionTimestamp": "2026-01-01T00:00:00Z"}
+    kube.add({"apiVersion": "v1", "kind": "Pod", "metadata": meta})
+    assert await task.status() == TaskState.COMPLETE
+
+
 # --- submit-halt-signal ---------------------------------------------------------------------
 
 
