@@ -128,3 +128,11 @@ def test_progress_of_a_swap_rollout_tracks_the_entrants() -> None:
 
 def test_progress_of_an_in_place_rollout_tracks_the_incumbents() -> None:
     assert tracked_nodes(_rolling(UpdateStrategyType.IN_PLACE)) == _names(INCUMBENTS)
+
+
+def test_after_the_switch_the_leftovers_of_a_rollout_are_the_incumbents() -> None:
+    grp = _rolling(UpdateStrategyType.BLUE_GREEN, switched=True)
+    children = INCUMBENTS + ENTRANTS
+    serving_names = _names(serving(grp, children))
+    left = rollout_leftovers(grp.status.rollout, children, serving_names)
+    assert _names(left) == _names(INCUMBENTS)
