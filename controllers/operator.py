@@ -28,7 +28,9 @@ from controllers.plan.metrics import plan_metrics
 from controllers.platform import Platform
 from controllers.seinode.metrics import SeiNodeMetrics
 from controllers.seinode.reconciler import SeiNodeDeps, SeiNodeReconciler
+from controllers.seinodedeployment.bluegreen_tasks import register_bluegreen_tasks
 from controllers.seinodedeployment.children import GROUP_LABEL
+from controllers.seinodedeployment.hardfork_tasks import register_hardfork_tasks
 from controllers.seinodedeployment.inplace_tasks import register_inplace_tasks
 from controllers.seinodedeployment.metrics import GroupMetrics, ReconcileErrors
 from controllers.seinodedeployment.reconciler import (
@@ -81,6 +83,8 @@ def _group_of(obj: Mapping[str, Any]) -> list[Request]:
 def group_task_registry() -> TaskRegistry:
     registry = TaskRegistry()
     register_inplace_tasks(registry)
+    register_bluegreen_tasks(registry)
+    register_hardfork_tasks(registry)
     return registry
 
 

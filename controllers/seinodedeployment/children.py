@@ -107,8 +107,11 @@ def current_revision(group: SeiNodeDeployment, children: Iterable[Object]) -> st
     return str(group.metadata.generation or 0)
 
 
-def desired_child(group: SeiNodeDeployment, ordinal: int, revision: str) -> Object:
-    """The child SeiNode for ``ordinal`` as created (spec 4.8 ``generateSeiNode``)."""
+def desired_child(
+    group: SeiNodeDeployment, ordinal: int, revision: str, name: str | None = None
+) -> Object:
+    """The child SeiNode for ``ordinal`` as created (spec 4.8 ``generateSeiNode``); ``name``
+    defaults to ``<group>-<ordinal>`` (see generations.py for names across generations)."""
     template = group.spec.template
     group_name = group.metadata.name or ""
     labels = dict((template.metadata.labels if template.metadata else None) or {})
@@ -130,7 +133,7 @@ def desired_child(group: SeiNodeDeployment, ordinal: int, revision: str) -> Obje
         }
         spec["validator"] = validator
     metadata: Object = {
-        "name": child_name(group_name, ordinal),
+        "name": name or child_name(group_name, ordinal),
         "namespace": group.metadata.namespace,
         "labels": labels,
         "ownerReferences": [owner_reference(group)],
@@ -146,11 +149,17 @@ def _system_labels(group_name: str, ordinal: int, revision: str) -> dict[str, st
 
 
 def child_sync_patch(
-    group: SeiNodeDeployment, existing: Object, ordinal: int, revision: str | None = None
+    group: SeiNodeDeployment,
+    existing: Object,
+    ordinal: int,
+    revision: str | None = None,
+    rollout_fields: bool = True,
 ) -> Object:
     """The merge patch that brings an existing child in line with the template (empty: in
     line already). ``revision``: move the child to this revision (a rollout does); None keeps
-    the child's own (steady state never restarts pods for a revision change, F4)."""
+    the child's own (steady state never restarts pods for a revision change, F4).
+    ``rollout_fields=False`` leaves the hashed fields (image, entrypoint, sidecar image) as
+    they are: after a failed rollout its template must reach no child outside a plan."""
     keep = revision or revision_of(existing) or current_revision(group, [existing])
     desired = desired_child(group, ordinal, keep)
     meta = existing.get("metadata") or {}
@@ -166,8 +175,25 @@ def child_sync_patch(
         }
     spec_patch: Object = {}
     want = desired["spec"]
-    if spec.get("image") != want.get("image"):
+    if not rollout_fields:
+        sidecar, want_sidecar = spec.get("sidecar"), want.get("sidecar")
+        port = (want_sidecar or {}).get("port", 7777)
+        if sidecar is not None and want_sidecar is not None and sidecar.get("port", 7777) != port:
+            spec_patch["sidecar"] = {"port": port}
+    elif spec.get("image") != want.get("image"):
         spec_patch["image"] = want.get("image")
+    if rollout_fields:
+        _sync_rollout_fields(spec, want, spec_patch)
+    pod_labels = _changed_keys(spec.get("podLabels") or {}, want.get("podLabels") or {})
+    if pod_labels:
+        spec_patch["podLabels"] = pod_labels
+    if spec_patch:
+        patch["spec"] = spec_patch
+    return patch
+
+
+def _sync_rollout_fields(spec: Object, want: Object, spec_patch: Object) -> None:
+    """Entrypoint and sidecar, replaced wholesale where they differ (spec 4.8)."""
     if spec.get("entrypoint") != want.get("entrypoint"):
         # Replaced wholesale: a key the template dropped (e.g. args) is removed, not kept.
         spec_patch["entrypoint"] = merge_patch(spec.get("entrypoint"), want.get("entrypoint"))
@@ -182,12 +208,6 @@ def child_sync_patch(
         spec_patch["sidecar"] = (
             merge_patch(sidecar, want_sidecar) if sidecar is not None else want_sidecar
         )
-    pod_labels = _changed_keys(spec.get("podLabels") or {}, want.get("podLabels") or {})
-    if pod_labels:
-        spec_patch["podLabels"] = pod_labels
-    if spec_patch:
-        patch["spec"] = spec_patch
-    return patch
 
 
 def _changed_keys(current: Mapping[str, str], desired: Mapping[str, str]) -> dict[str, str]:

@@ -76,7 +76,10 @@ class GroupExposure:
 
     # --- networking (5.5) ----------------------------------------------------------------------
 
-    async def reconcile_networking(self, group: SeiNodeDeployment) -> None:
+    async def reconcile_networking(
+        self, group: SeiNodeDeployment, revision: str | None = None
+    ) -> None:
+        """``revision``: the external Service selects only the pods of this revision."""
         status = group.status
         if group.spec.networking is None:
             status.remove_condition(ROUTE_READY)
@@ -86,7 +89,9 @@ class GroupExposure:
             return
         if self.platform is None:
             raise RuntimeError("networking needs the platform configuration (SEI_GATEWAY_*)")
-        await self.client.apply(external_service(group), field_manager=FIELD_MANAGER, force=True)
+        await self.client.apply(
+            external_service(group, revision), field_manager=FIELD_MANAGER, force=True
+        )
         routes = resolve_effective_routes(group, self.platform)
         status.networking_status = build_networking_status(group, self.platform)
         if not routes:

@@ -17,6 +17,7 @@ from controllers.seinodedeployment.children import (
     GROUP_LABEL,
     MANAGED_BY,
     MANAGED_BY_ANNOTATION,
+    REVISION_LABEL,
     owner_reference,
 )
 
@@ -120,14 +121,19 @@ def _group_labels(group: SeiNodeDeployment) -> dict[str, str]:
     return {GROUP_LABEL: group.metadata.name or ""}
 
 
-def external_service(group: SeiNodeDeployment) -> Object:
-    """The Service ``<name>-external`` as applied (SSA: exactly the fields we own)."""
+def external_service(group: SeiNodeDeployment, revision: str | None = None) -> Object:
+    """The Service ``<name>-external`` as applied (SSA: exactly the fields we own). It selects
+    the group's pods, only those of ``revision`` when given (which children serve during and
+    after a BlueGreen/HardFork rollout: generations.service_revision)."""
     ports: list[Object] = []
     for port_name, port in ports_for_mode(group_mode(group)):
         entry: Object = {"name": port_name, "port": port, "targetPort": port, "protocol": "TCP"}
         if port_name == "grpc":
             entry["appProtocol"] = H2C
         ports.append(entry)
+    selector = _group_labels(group)
+    if revision:
+        selector[REVISION_LABEL] = revision
     return {
         "apiVersion": "v1",
         "kind": "Service",
@@ -137,7 +143,7 @@ def external_service(group: SeiNodeDeployment) -> Object:
             "labels": _group_labels(group),
             "ownerReferences": [owner_reference(group)],
         },
-        "spec": {"type": "ClusterIP", "selector": _group_labels(group), "ports": ports},
+        "spec": {"type": "ClusterIP", "selector": selector, "ports": ports},
     }
 
 

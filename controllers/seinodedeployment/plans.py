@@ -2,8 +2,33 @@
 
 from __future__ import annotations
 
-from api.v1alpha1 import PlannedTask, SeiNodeDeployment, TaskPlan, TaskPlanPhase, TaskStatus
+from api.v1alpha1 import (
+    PlannedTask,
+    SeiNodeDeployment,
+    TaskPlan,
+    TaskPlanPhase,
+    TaskStatus,
+    UpdateStrategyType,
+)
 from controllers.plan.ids import new_plan_id, task_id
+from controllers.plan.params import TaskParams
+from controllers.seinodedeployment.bluegreen_tasks import (
+    AWAIT_NODES_CAUGHT_UP,
+    AWAIT_NODES_RUNNING,
+    CREATE_ENTRANT_NODES,
+    SWITCH_TRAFFIC,
+    TEARDOWN_NODES,
+    AwaitNodesRunningParams,
+    CreateEntrantNodesParams,
+    SwitchTrafficParams,
+)
+from controllers.seinodedeployment.generations import entrant_names
+from controllers.seinodedeployment.hardfork_tasks import (
+    AWAIT_NODES_AT_HEIGHT,
+    SUBMIT_HALT_SIGNAL,
+    AwaitNodesAtHeightParams,
+    SubmitHaltSignalParams,
+)
 from controllers.seinodedeployment.inplace_tasks import (
     AWAIT_SPEC_UPDATE,
     MARK_NODES_READY,
@@ -20,7 +45,7 @@ def build_inplace_plan(group: SeiNodeDeployment, plan_id: str | None = None) -> 
     nodes = list(rollout.incumbent_nodes or []) if rollout is not None else []
     namespace, name = group.metadata.namespace or "", group.metadata.name or ""
     plan_id = plan_id or new_plan_id()
-    steps = [
+    steps: list[tuple[str, TaskParams]] = [
         (
             UPDATE_NODE_SPECS,
             UpdateNodeSpecsParams(group_name=name, namespace=namespace, node_names=nodes or None),
@@ -28,6 +53,10 @@ def build_inplace_plan(group: SeiNodeDeployment, plan_id: str | None = None) -> 
         (AWAIT_SPEC_UPDATE, AwaitNodesParams(namespace=namespace, node_names=nodes or None)),
         (MARK_NODES_READY, AwaitNodesParams(namespace=namespace, node_names=nodes or None)),
     ]
+    return _plan(plan_id, steps)
+
+
+def _plan(plan_id: str, steps: list[tuple[str, TaskParams]]) -> TaskPlan:
     return TaskPlan(
         id=plan_id,
         phase=TaskPlanPhase.ACTIVE,
@@ -41,3 +70,67 @@ def build_inplace_plan(group: SeiNodeDeployment, plan_id: str | None = None) -> 
             for index, (task_type, params) in enumerate(steps)
         ],
     )
+
+
+def build_swap_plan(group: SeiNodeDeployment, plan_id: str | None = None) -> TaskPlan:
+    """The BlueGreen plan, or the HardFork plan when the rollout's strategy is HardFork (spec
+    6.6): entrants ``<group>-g<generation>-<i>`` are created and awaited, traffic switches to
+    them, the incumbents (the serving children at detection) are torn down."""
+    rollout = group.status.rollout
+    incumbents = list(rollout.incumbent_nodes or []) if rollout is not None else []
+    entrants = entrant_names(group)
+    namespace, name = group.metadata.namespace or "", group.metadata.name or ""
+    revision = str(group.metadata.generation or 0)
+    steps: list[tuple[str, TaskParams]] = [
+        (
+            CREATE_ENTRANT_NODES,
+            CreateEntrantNodesParams(
+                group_name=name,
+                namespace=namespace,
+                entrant_revision=revision,
+                node_names=entrants or None,
+            ),
+        ),
+        (
+            AWAIT_NODES_RUNNING,
+            AwaitNodesRunningParams(
+                group_name=name,
+                namespace=namespace,
+                expected=len(entrants),
+                node_names=entrants or None,
+            ),
+        ),
+    ]
+    hard_fork = rollout is not None and rollout.strategy == UpdateStrategyType.HARD_FORK
+    if hard_fork:
+        strategy = group.spec.update_strategy
+        height = strategy.hard_fork.halt_height if strategy and strategy.hard_fork else 0
+        steps += [
+            (
+                SUBMIT_HALT_SIGNAL,
+                SubmitHaltSignalParams(
+                    namespace=namespace, node_names=incumbents or None, halt_height=height
+                ),
+            ),
+            (
+                AWAIT_NODES_AT_HEIGHT,
+                AwaitNodesAtHeightParams(
+                    namespace=namespace, node_names=entrants or None, target_height=height
+                ),
+            ),
+        ]
+    else:
+        steps.append(
+            (
+                AWAIT_NODES_CAUGHT_UP,
+                AwaitNodesParams(namespace=namespace, node_names=entrants or None),
+            )
+        )
+    steps += [
+        (
+            SWITCH_TRAFFIC,
+            SwitchTrafficParams(group_name=name, namespace=namespace, entrant_revision=revision),
+        ),
+        (TEARDOWN_NODES, AwaitNodesParams(namespace=namespace, node_names=incumbents or None)),
+    ]
+    return _plan(plan_id or new_plan_id(), steps)

@@ -15,6 +15,9 @@ Invariants:
 - A persisted Complete/Failed plan is finalized by the next pass (F7).
 - During an InPlace rollout the group keeps seeing and counting every child (F3): children are
   found by group label and controller reference, never by revision.
+- BlueGreen/HardFork (F12): incumbents are not touched before teardown; the group counts,
+  syncs, scales and serves its serving children only (generations.py), and a switch-over is
+  applied to the external Service and persisted before any later task (teardown) runs.
 """
 
 from __future__ import annotations
@@ -44,15 +47,18 @@ from controller_runtime.manager.own_writes import OwnWrites
 from controllers.objects import OwnedKind, event_ref
 from controllers.plan.engine import IMMEDIATE_REQUEUE, PlanExecutor, TaskContext
 from controllers.seinodedeployment import children as ch
+from controllers.seinodedeployment import generations as gen
 from controllers.seinodedeployment.exposure import GroupExposure
+from controllers.seinodedeployment.leftovers import Leftovers
 from controllers.seinodedeployment.metrics import CONTROLLER, GroupMetrics, ReconcileErrors
-from controllers.seinodedeployment.plans import build_inplace_plan
+from controllers.seinodedeployment.plans import build_inplace_plan, build_swap_plan
 from controllers.seinodedeployment.rollout import (
     Event,
     detect_rollout,
     escalate_stall,
     node_progress,
     seconds_until_stall,
+    tracked_nodes,
 )
 from controllers.seinodedeployment.status import (
     PLAN_IN_PROGRESS,
@@ -90,6 +96,7 @@ class SeiNodeDeploymentReconciler:
         self.d = deps
         self.objects = OwnedKind(deps.client, deps.own_writes, API_VERSION, KIND)
         self.exposure = GroupExposure(deps.client, deps.platform, self._event)
+        self.leftovers = Leftovers(deps.client, self._event)
 
     # --- observe ---------------------------------------------------------------------------
 
@@ -138,19 +145,36 @@ class SeiNodeDeploymentReconciler:
 
     async def _reconcile(self, base: Object, group: SeiNodeDeployment) -> Result:
         now = self.d.now()
-        # Networking first (4.7 step 5): it depends on nothing the pass computes (the Service
-        # selects the whole group, F3). No DNS gate: the pass never stops before detection (F8).
-        await self._timed("reconcileNetworking", self.exposure.reconcile_networking(group))
-        started = time.monotonic()
         children = await self._children(group)
-        replicas = [c for c in children if not ch.is_exporter(c)]
-        names = [c["metadata"]["name"] for c in replicas]
+        # Networking first (4.7 step 5), selecting the serving pods. No DNS gate: the pass
+        # never stops before detection (F8).
+        revision = gen.service_revision(group, children)
+        await self._timed(
+            "reconcileNetworking", self.exposure.reconcile_networking(group, revision)
+        )
+        started = time.monotonic()
+        members = gen.serving(group, children)
+        names = [c["metadata"]["name"] for c in members if not ch.is_exporter(c)]
         group.status.incumbent_nodes = names or None
-        detection = detect_rollout(group, names, ch.current_revision(group, children), now)
+        previous = group.status.rollout
+        detection = detect_rollout(group, names, ch.current_revision(group, members), now)
         for event in detection.events:
             self._event(group, event)
+        # Children this pass deleted (None) or rewrote, which a re-listing from the cache may
+        # not show yet.
+        written: dict[str, Object | None] = {}
+        if detection.started:
+            await self.leftovers.prune(group, children, previous, names, written)
 
-        requeue = await self._reconcile_plan(group)
+        requeue = await self._reconcile_plan(group, written)
+        children = _overlay(await self._children(group), written)
+        members = gen.serving(group, children)
+        if gen.service_revision(group, children) != revision:
+            # A switch-over (or its end): the Service follows before anything else happens.
+            await self._timed(
+                "reconcileNetworking",
+                self.exposure.reconcile_networking(group, gen.service_revision(group, children)),
+            )
         # While a plan runs or a rollout is recorded, children change only through the plan:
         # a template change reaches them in one patch per node, with its release (F12's rule
         # for every strategy: nothing is mutated in place ahead of the plan).
@@ -158,14 +182,14 @@ class SeiNodeDeploymentReconciler:
             group.status.is_condition_true(PLAN_IN_PROGRESS)
             or group.status.is_condition_true(ROLLOUT_IN_PROGRESS)
         ):
-            children = await self._ensure_children(group, children)
+            members = await self._ensure_children(group, members)
         self.d.metrics.substep_duration.labels(CONTROLLER, "reconcileSeiNodes").observe(
             time.monotonic() - started
         )
 
         if group.status.rollout is not None:
             by_name = {c["metadata"]["name"]: c for c in children}
-            targets = list(group.status.rollout.incumbent_nodes or [])
+            targets = tracked_nodes(group)
             stses = await self._statefulsets(targets, group.metadata.namespace or "")
             group.status.rollout.nodes = node_progress(group, by_name, stses) or None
             stalled = escalate_stall(group, self.d.stall_threshold, now)
@@ -175,7 +199,7 @@ class SeiNodeDeploymentReconciler:
             if until_stall is not None and group.status.condition(ROLLOUT_IN_PROGRESS):
                 requeue = min(requeue, until_stall) if requeue else until_stall
         await self._timed("reconcileMonitoring", self.exposure.reconcile_monitoring(group))
-        compute_status(group, children)
+        compute_status(group, members)
         await self.objects.write_status(base, group)
         self.d.metrics.record(group)
         return Result(requeue_after=requeue or STEADY_STATE_REQUEUE)
@@ -200,13 +224,17 @@ class SeiNodeDeploymentReconciler:
             sidecars=self.d.sidecars,
             platform=self.d.platform,
             now=self.d.now,
+            api_reader=self.d.client.direct,
         )
 
     def _assembler_sidecar(self, group: SeiNodeDeployment) -> SidecarClient:
-        # Group-level sidecar tasks (genesis assembly) are not planned by InPlace rollouts.
+        # Group-level sidecar tasks (genesis assembly) are not planned by rollouts, whose tasks
+        # address each node's own sidecar.
         raise SidecarError(f"no assembler node found for group {group.metadata.name}")
 
-    async def _reconcile_plan(self, group: SeiNodeDeployment) -> float:
+    async def _reconcile_plan(
+        self, group: SeiNodeDeployment, written: dict[str, Object | None]
+    ) -> float:
         """Drives, finalizes or starts the group plan; returns the requeue delay (0: none)."""
         status = group.status
         plan = status.plan
@@ -216,27 +244,30 @@ class SeiNodeDeploymentReconciler:
             # before that write repeats them and changes nothing.
             context = self._context(group)
             for _ in range(len(plan.tasks) + 1):
+                was_switched = gen.switched(status.rollout)
                 step = await self.d.executor.step(plan, context, CONTROLLER)
                 if plan.phase != TaskPlanPhase.ACTIVE or step.requeue_after != IMMEDIATE:
                     break
+                if gen.switched(status.rollout) != was_switched:
+                    # Traffic moves to the entrants: persist it and re-point the Service
+                    # (this pass) before the next task (teardown) runs (next pass).
+                    return IMMEDIATE
             if plan.phase == TaskPlanPhase.ACTIVE:
                 return step.requeue_after or 0.0
         if plan is not None and plan.phase == TaskPlanPhase.COMPLETE:
             self._complete_plan(group)
             return IMMEDIATE
         if plan is not None and plan.phase == TaskPlanPhase.FAILED:
+            children = _overlay(await self._children(group), written)
+            await self.leftovers.detach(group, children, written)
             self._fail_plan(group)
             return IMMEDIATE
         if plan is None and status.rollout is not None:
-            strategy = status.rollout.strategy
-            if strategy != UpdateStrategyType.IN_PLACE:
-                # BlueGreen and HardFork planners are not built yet: say so where an operator
-                # looks instead of leaving the rollout pending without a word.
-                message = f"{strategy.value} rollouts are not supported yet; use InPlace"
-                log.warning("rollout strategy has no planner yet", strategy=strategy.value)
-                self._event(group, Event("Warning", "UnsupportedStrategy", message))
-                return 0.0
-            status.plan = build_inplace_plan(group)
+            if status.rollout.strategy == UpdateStrategyType.IN_PLACE:
+                status.plan = build_inplace_plan(group)
+            else:
+                status.rollout.entrant_nodes = gen.entrant_names(group)
+                status.plan = build_swap_plan(group)
             status.set_condition(
                 PLAN_IN_PROGRESS,
                 ConditionStatus.TRUE,
@@ -300,16 +331,26 @@ class SeiNodeDeploymentReconciler:
     async def _ensure_children(
         self, group: SeiNodeDeployment, children: list[Object]
     ) -> list[Object]:
-        by_name = {c["metadata"]["name"]: c for c in children}
+        """The serving children in line with the template and ``replicas``. The child of an
+        ordinal is found by its ordinal label, whatever generation named it (generations.py)."""
+        by_ordinal: dict[int, Object] = {}
+        for child in children:
+            ordinal_label = ch.ordinal_of(child)
+            if ordinal_label is not None and not child["metadata"].get("deletionTimestamp"):
+                by_ordinal.setdefault(ordinal_label, child)
         revision = ch.current_revision(group, children)
+        stem = gen.child_stem(group.metadata.name or "", children)
+        # After a failed rollout its template reaches no child outside a new rollout's plan.
+        condition = group.status.condition(ROLLOUT_IN_PROGRESS)
+        rollout_fields = condition is None or condition.reason != "RolloutFailed"
         result = list(children)
-        name = group.metadata.name or ""
         for ordinal in range(group.spec.replicas):
-            child_name = ch.child_name(name, ordinal)
-            existing = by_name.get(child_name)
+            child_name = f"{stem}-{ordinal}"
+            existing = by_ordinal.get(ordinal)
             if existing is None:
+                desired = ch.desired_child(group, ordinal, revision, name=child_name)
                 try:
-                    created = await self.d.client.create(ch.desired_child(group, ordinal, revision))
+                    created = await self.d.client.create(desired)
                 except AlreadyExistsError:
                     continue  # created by an earlier pass; the cache will show it
                 result.append(created)
@@ -317,7 +358,7 @@ class SeiNodeDeploymentReconciler:
                     group, Event("Normal", "SeiNodeCreated", f"Created SeiNode {child_name}")
                 )
                 continue
-            patch = ch.child_sync_patch(group, existing, ordinal)
+            patch = ch.child_sync_patch(group, existing, ordinal, rollout_fields=rollout_fields)
             if patch:
                 updated = await self.d.client.patch(existing, patch, PatchType.MERGE)
                 result[result.index(existing)] = updated
@@ -369,3 +410,14 @@ class SeiNodeDeploymentReconciler:
             }
         }
         await self.d.client.patch(obj, body, PatchType.MERGE)
+
+
+def _overlay(children: list[Object], written: dict[str, Object | None]) -> list[Object]:
+    """The listed children with this pass's own writes applied (None: deleted)."""
+    by_name = {c["metadata"]["name"]: c for c in children}
+    for name, obj in written.items():
+        if obj is None:
+            by_name.pop(name, None)
+        elif name in by_name:
+            by_name[name] = obj
+    return sorted(by_name.values(), key=lambda c: c["metadata"]["name"])

@@ -166,18 +166,29 @@ def pods_ready(statefulset: Mapping[str, Any] | None) -> bool:
     )
 
 
+def tracked_nodes(group: SeiNodeDeployment) -> list[str]:
+    """The nodes whose progress a rollout reports: the incumbents an InPlace rollout updates,
+    the entrants a BlueGreen/HardFork rollout brings up (none until its plan names them)."""
+    rollout = group.status.rollout
+    if rollout is None:
+        return []
+    if rollout.strategy == UpdateStrategyType.IN_PLACE:
+        return list(rollout.incumbent_nodes or ())
+    return list(rollout.entrant_nodes or ())
+
+
 def node_progress(
     group: SeiNodeDeployment,
     nodes: Mapping[str, Mapping[str, Any]],
     statefulsets: Mapping[str, Mapping[str, Any]],
 ) -> list[RolloutNodeStatus]:
-    """D2: one entry per node the rollout targets, ``ready`` once its pod runs the target
-    template and is Ready."""
+    """D2: one entry per node the rollout brings to the target template (see
+    :func:`tracked_nodes`), ``ready`` once its pod runs the target template and is Ready."""
     rollout = group.status.rollout
     if rollout is None:
         return []
     progress = []
-    for name in rollout.incumbent_nodes or ():
+    for name in tracked_nodes(group):
         node = nodes.get(name)
         sts = statefulsets.get(name)
         phase = ((node or {}).get("status") or {}).get("phase") or None

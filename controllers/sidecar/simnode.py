@@ -10,7 +10,9 @@ seictl v0.0.68 by the contract tests):
   does not: a restarted sidecar is ``Initializing`` until a ``mark-ready`` runs in it again, and
   tasks it left running are run again (same ``run``), as seictl rehydrates them.
 - ``mark-ready`` and ``config-validate`` complete at once; ``await-condition`` waits for the
-  simulated chain height (none by default, like a local seictl with no seid); ``snapshot-upload``
+  simulated chain height (none by default, like a local seictl with no seid), then runs its
+  action (``SIGTERM_SEID`` stops the simulated seid: the height stays where it halted);
+  ``snapshot-upload``
   and ``result-export`` run until :meth:`SimulatedNode.finish` (the real ones loop, or end on an
   app-hash divergence); everything else completes after ``latency`` seconds (0: at once).
 
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import math
 import secrets
 import uuid
@@ -30,6 +33,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
+
+from controllers.sidecar.simchain import ChainSimulation
 
 __all__ = [
     "ENDLESS_TASK_TYPES",
@@ -70,6 +75,10 @@ IMMEDIATE_TASK_TYPES = frozenset({"mark-ready", "config-validate"})
 ENDLESS_TASK_TYPES = frozenset({"snapshot-upload", "result-export"})
 
 
+# Orders the posts of every simulated node in one process (a test asserts cross-node order).
+_SEQUENCE = itertools.count(1)
+
+
 class Fault(StrEnum):
     """A malformed or missing answer, injected with :meth:`SimulatedNode.inject`."""
 
@@ -90,6 +99,8 @@ class Post:
     type: str | None
     status: int
     answered_id: str | None
+    params: dict[str, Any] | None = None
+    seq: int = field(default_factory=lambda: next(_SEQUENCE), compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,7 +151,7 @@ class _FaultRule:
 
 
 @dataclass(eq=False)
-class SimulatedNode:
+class SimulatedNode(ChainSimulation):
     """A node's sidecar state. Mutate the knobs directly or through the methods."""
 
     namespace: str
@@ -159,6 +170,8 @@ class SimulatedNode:
     """Connections are closed without an answer (a pod that is gone, on a shared port)."""
     height: int | None = None
     """The simulated chain height ``await-condition`` watches; None: no seid running."""
+    halted_at: int | None = None
+    """The height at which a ``SIGTERM_SEID`` action stopped the simulated seid (None: not)."""
 
     ready: bool = False
     node_id: str | None = None
@@ -174,6 +187,7 @@ class SimulatedNode:
     # Invariant: every task stored as running has exactly one runner here, and no other does.
     _runners: dict[str, asyncio.Task[None]] = field(default_factory=dict, init=False, repr=False)
     _height_changed: asyncio.Event = field(default_factory=asyncio.Event, init=False, repr=False)
+    _producer: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
 
     # --- knobs --------------------------------------------------------------------------------
 
@@ -203,11 +217,6 @@ class SimulatedNode:
                 self.faults_served.append((endpoint, rule.fault))
                 return rule.fault
         return None
-
-    def set_height(self, height: int | None) -> None:
-        self.height = height
-        self._height_changed.set()
-        self._height_changed = asyncio.Event()
 
     def restart(self) -> None:
         """The sidecar process restarts with the same data volume: readiness is lost, the task
@@ -249,12 +258,14 @@ class SimulatedNode:
         status, answer = self._submit(body)
         sent_id = body.get("id") if isinstance(body, dict) else None
         sent_type = body.get("type") if isinstance(body, dict) else None
+        sent_params = body.get("params") if isinstance(body, dict) else None
         self.posts.append(
             Post(
                 sent_id if isinstance(sent_id, str) else None,
                 sent_type if isinstance(sent_type, str) else None,
                 status,
                 answer.get("id"),
+                dict(sent_params) if isinstance(sent_params, dict) else None,
             )
         )
         return status, answer
@@ -305,6 +316,7 @@ class SimulatedNode:
         return [t.to_json() for t in recent[:100]]
 
     async def close(self) -> None:
+        self.stop_blocks()
         runners = list(self._runners.values())
         self._cancel_runners()
         for runner in runners:
@@ -345,10 +357,11 @@ class SimulatedNode:
 
     async def _run(self, task: StoredTask, delay: float) -> None:
         if task.type == "await-condition":
-            target = int((task.params or {}).get("targetHeight") or 0)
-            condition = (task.params or {}).get("condition")
-            while self.height is None or (condition == "height" and self.height < target):
-                await self._height_changed.wait()
+            error = await self._await_condition(task.params or {})
+            if error is not None:
+                self._runners.pop(task.id, None)
+                self._complete(task, error)
+                return
         if math.isinf(delay):
             await asyncio.Event().wait()  # until finish(), restart() or close()
         elif delay > 0:

@@ -55,8 +55,12 @@ class SidecarSimulator:
         latency: float = 0.0,
         task_types: frozenset[str] = SPEC_TASK_TYPES,
         auto_create: bool = True,
+        block_interval: float | None = None,
     ) -> None:
+        """``block_interval``: every node's simulated seid commits a block this often from the
+        node's creation (None: no chain; set heights per node with its knobs)."""
         self.host = host
+        self.block_interval = block_interval
         self.latency = latency
         self.task_types = task_types
         self.auto_create = auto_create
@@ -75,6 +79,8 @@ class SidecarSimulator:
         if node is None:
             node = SimulatedNode(namespace, name, self.task_types, latency=self.latency)
             self.nodes[key] = node
+            if self.block_interval is not None:
+                node.produce_blocks(self.block_interval)
         return node
 
     @property
@@ -287,7 +293,7 @@ async def _delete_task(request: web.Request, node: SimulatedNode) -> web.StreamR
 
 
 async def _run(args: argparse.Namespace) -> None:
-    sim = SidecarSimulator(host=args.host, latency=args.latency)
+    sim = SidecarSimulator(host=args.host, latency=args.latency, block_interval=args.block_interval)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -313,6 +319,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=7777)
     parser.add_argument(
         "--latency", type=float, default=0.0, help="seconds an ordinary task runs (default 0)"
+    )
+    parser.add_argument(
+        "--block-interval",
+        type=float,
+        default=None,
+        help="seconds per simulated block of every node (default: no chain)",
     )
     parser.add_argument(
         "--node", metavar="NAMESPACE/NAME", help="serve this one node at /v0 instead"

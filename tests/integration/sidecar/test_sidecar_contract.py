@@ -8,9 +8,11 @@ on the simulator only, in the tests marked so at the end, never by skipping a re
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import uuid
+from collections.abc import Callable
 
 import pytest
 
@@ -44,6 +46,13 @@ async def settled(sidecar: Sidecar, task_id: str) -> TaskResult:
         message=f"task {task_id} settled",
     )
     return result
+
+
+async def holds(check: Callable[[], bool], seconds: float = 0.5, polls: int = 5) -> None:
+    """``check`` holds on every poll over ``seconds`` (a "stays so" observation)."""
+    for _ in range(polls):
+        assert check()
+        await asyncio.sleep(seconds / polls)
 
 
 async def run_of(sidecar: Sidecar, task_id: str) -> int:
@@ -348,6 +357,72 @@ async def test_simulator_only_monitor_tasks_run_until_they_end(
     assert (await client.get_task(task_id)).status is TaskResultStatus.RUNNING
     node.finish(task_id)
     assert (await client.get_task(task_id)).status is TaskResultStatus.COMPLETED
+
+
+# --- await-condition (HardFork halt signal and await-height, spec 6.7.4) -------------------------
+
+
+@pytest.mark.parametrize(
+    ("params", "error"),
+    [
+        ({"targetHeight": 5}, "condition is required"),
+        ({"condition": "height", "targetHeight": 0}, "targetHeight must be > 0, got 0"),
+        ({"condition": "sunrise", "targetHeight": 5}, 'unknown condition "sunrise"'),
+    ],
+)
+async def test_await_condition_rejects_bad_params_as_a_failed_task(
+    sidecar: Sidecar, params: dict[str, object], error: str
+) -> None:
+    task_id = await sidecar.client.submit_task("await-condition", params, new_id())
+    result = await settled(sidecar, task_id)
+    assert (result.status, result.error) == (TaskResultStatus.FAILED, error)
+
+
+async def test_a_halt_signal_is_accepted_and_waits_for_its_height(sidecar: Sidecar) -> None:
+    params = {"condition": "height", "targetHeight": 10**9, "action": "SIGTERM_SEID"}
+    task_id = await sidecar.client.submit_task("await-condition", params, new_id())
+    result = await sidecar.client.get_task(task_id)
+    assert result.status is TaskResultStatus.RUNNING
+    assert result.params == params
+
+
+async def test_simulator_only_a_halt_signal_stops_the_chain_at_its_height(
+    simulated_sidecar: Sidecar,
+) -> None:
+    node = simulated_sidecar.simulated
+    assert node is not None
+    node.produce_blocks(0.01)
+    params = {"condition": "height", "targetHeight": 20, "action": "SIGTERM_SEID"}
+    task_id = await simulated_sidecar.client.submit_task("await-condition", params, new_id())
+    assert (await settled(simulated_sidecar, task_id)).status is TaskResultStatus.COMPLETED
+    assert node.halted_at == 20
+    await holds(lambda: node.height == 20)
+
+
+async def test_simulator_only_await_height_without_action_leaves_the_chain_running(
+    simulated_sidecar: Sidecar,
+) -> None:
+    node = simulated_sidecar.simulated
+    assert node is not None
+    node.produce_blocks(0.01)
+    params = {"condition": "height", "targetHeight": 5}
+    task_id = await simulated_sidecar.client.submit_task("await-condition", params, new_id())
+    assert (await settled(simulated_sidecar, task_id)).status is TaskResultStatus.COMPLETED
+    await eventually(lambda: node.height, lambda h: (h or 0) > 10, timeout=30)
+    assert node.halted_at is None
+
+
+async def test_simulator_only_an_unknown_action_fails_once_the_condition_holds(
+    simulated_sidecar: Sidecar,
+) -> None:
+    node = simulated_sidecar.simulated
+    assert node is not None
+    params = {"condition": "height", "targetHeight": 3, "action": "REBOOT"}
+    task_id = await simulated_sidecar.client.submit_task("await-condition", params, new_id())
+    assert (await simulated_sidecar.client.get_task(task_id)).status is TaskResultStatus.RUNNING
+    node.set_height(3)
+    result = await settled(simulated_sidecar, task_id)
+    assert (result.status, result.error) == (TaskResultStatus.FAILED, 'unknown action "REBOOT"')
 
 
 # --- real seictl only: where v0.0.68 differs from the reference's sidecar (spec 7.2) ------------

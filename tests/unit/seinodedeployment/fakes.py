@@ -13,8 +13,10 @@ from controller_runtime.client.errors import AlreadyExistsError, NotFoundError
 from controllers.sidecar.api import (
     SidecarClient,
     SidecarStatus,
+    SidecarTaskNotFoundError,
     SidecarUnavailableError,
     TaskResult,
+    TaskResultStatus,
 )
 
 Object = dict[str, Any]
@@ -89,6 +91,18 @@ class FakeKube:
         self.objects[key] = patched
         return copy.deepcopy(patched)
 
+    async def list(
+        self, api_version: str, kind: str, namespace: str | None = None, *, label_selector: str
+    ) -> Object:
+        key, _, value = label_selector.partition("=")
+        items = [
+            copy.deepcopy(obj)
+            for (av, k, ns, _), obj in self.objects.items()
+            if (av, k, ns) == (api_version, kind, namespace or "")
+            and ((obj.get("metadata") or {}).get("labels") or {}).get(key) == value
+        ]
+        return {"items": items}
+
     async def delete(self, obj: Object, **kwargs: Any) -> Object | None:
         key = _key(obj)
         if self.objects.pop(key, None) is None:
@@ -106,6 +120,8 @@ class NodeSidecar:
     reachable: bool = True
     ready: bool = False
     submissions: list[tuple[str, dict[str, Any] | None, str | None]] = field(default_factory=list)
+    tasks: dict[str, TaskResultStatus] = field(default_factory=dict)
+    """Status of every task submitted with an id (running until a test settles it)."""
 
     @property
     def base_url(self) -> str:
@@ -122,10 +138,17 @@ class NodeSidecar:
         self.submissions.append((task_type, params, task_id))
         if task_type == "mark-ready":
             self.ready = True
+        if task_id is not None:
+            self.tasks.setdefault(task_id, TaskResultStatus.RUNNING)
         return task_id or f"{self.name}-{len(self.submissions)}"
 
     async def get_task(self, task_id: str) -> TaskResult:
-        raise AssertionError("InPlace tasks never read sidecar tasks")
+        self._check()
+        status = self.tasks.get(task_id)
+        if status is None:
+            raise SidecarTaskNotFoundError("task not found")
+        error = "height unreachable" if status == TaskResultStatus.FAILED else None
+        return TaskResult(task_id, "await-condition", status, error=error)
 
     async def status(self) -> SidecarStatus:
         self._check()

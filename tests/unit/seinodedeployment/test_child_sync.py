@@ -31,3 +31,15 @@ def test_a_synced_child_needs_no_further_patch() -> None:
     existing = desired_child(old, 0, "1")
     synced = apply_merge_patch(existing, child_sync_patch(new, existing, 0))
     assert child_sync_patch(new, synced, 0) == {}
+
+
+def test_after_a_failed_rollout_sync_leaves_the_hashed_fields_alone() -> None:
+    old = group(spec__template__spec__entrypoint=ENTRYPOINT)
+    new = group(
+        spec__template__spec__image="ghcr.io/sei-protocol/seid:v9",
+        spec__template__spec__entrypoint={"command": ["sh"]},
+        spec__template__metadata={"labels": {"team": "rpc"}},
+    )
+    existing = desired_child(old, 0, "1")
+    patch = child_sync_patch(new, existing, 0, rollout_fields=False)
+    assert patch == {"metadata": {"labels": {"team": "rpc"}}}
