@@ -29,6 +29,8 @@ from controllers.platform import Platform
 from controllers.seinode.metrics import SeiNodeMetrics
 from controllers.seinode.reconciler import SeiNodeDeps, SeiNodeReconciler
 from controllers.seinodedeployment.children import GROUP_LABEL
+from controllers.seinodedeployment.fork import register_fork_tasks
+from controllers.seinodedeployment.genesis_tasks import register_genesis_tasks
 from controllers.seinodedeployment.inplace_tasks import register_inplace_tasks
 from controllers.seinodedeployment.metrics import GroupMetrics, ReconcileErrors
 from controllers.seinodedeployment.reconciler import (
@@ -81,6 +83,8 @@ def _group_of(obj: Mapping[str, Any]) -> list[Request]:
 def group_task_registry() -> TaskRegistry:
     registry = TaskRegistry()
     register_inplace_tasks(registry)
+    register_genesis_tasks(registry)
+    register_fork_tasks(registry)
     return registry
 
 

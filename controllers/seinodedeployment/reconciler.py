@@ -32,6 +32,7 @@ from api.v1alpha1 import (
     ConditionStatus,
     SeiNodeDeployment,
     SeiNodeDeploymentPhase,
+    TaskPlan,
     TaskPlanPhase,
     UpdateStrategyType,
 )
@@ -45,6 +46,14 @@ from controllers.objects import OwnedKind, event_ref
 from controllers.plan.engine import IMMEDIATE_REQUEUE, PlanExecutor, TaskContext
 from controllers.seinodedeployment import children as ch
 from controllers.seinodedeployment.exposure import GroupExposure
+from controllers.seinodedeployment.genesis import (
+    assembler,
+    build_genesis_plan,
+    ceremony_due,
+    complete_ceremony,
+    detect_genesis,
+    is_ceremony_plan,
+)
 from controllers.seinodedeployment.metrics import CONTROLLER, GroupMetrics, ReconcileErrors
 from controllers.seinodedeployment.plans import build_inplace_plan
 from controllers.seinodedeployment.rollout import (
@@ -59,7 +68,12 @@ from controllers.seinodedeployment.status import (
     ROLLOUT_IN_PROGRESS,
     compute_status,
 )
-from controllers.sidecar.api import SidecarClient, SidecarClientFactory, SidecarError
+from controllers.sidecar.api import (
+    DEFAULT_SIDECAR_PORT,
+    SidecarClient,
+    SidecarClientFactory,
+    SidecarError,
+)
 
 log = structlog.get_logger("seinodedeployment")
 
@@ -149,8 +163,9 @@ class SeiNodeDeploymentReconciler:
         detection = detect_rollout(group, names, ch.current_revision(group, children), now)
         for event in detection.events:
             self._event(group, event)
+        detect_genesis(group)
 
-        requeue = await self._reconcile_plan(group)
+        requeue = await self._reconcile_plan(group, children)
         # While a plan runs or a rollout is recorded, children change only through the plan:
         # a template change reaches them in one patch per node, with its release (F12's rule
         # for every strategy: nothing is mutated in place ahead of the plan).
@@ -192,21 +207,28 @@ class SeiNodeDeploymentReconciler:
 
     # --- plans (6.5, F7, F11) ----------------------------------------------------------------
 
-    def _context(self, group: SeiNodeDeployment) -> TaskContext:
+    def _context(self, group: SeiNodeDeployment, children: list[Object]) -> TaskContext:
         return TaskContext.for_owner(
             group,
             client=self.d.client,
-            sidecar=lambda: self._assembler_sidecar(group),
+            sidecar=lambda: self._assembler_sidecar(group, children),
             sidecars=self.d.sidecars,
             platform=self.d.platform,
             now=self.d.now,
+            api_reader=self.d.client.direct,
         )
 
-    def _assembler_sidecar(self, group: SeiNodeDeployment) -> SidecarClient:
-        # Group-level sidecar tasks (genesis assembly) are not planned by InPlace rollouts.
-        raise SidecarError(f"no assembler node found for group {group.metadata.name}")
+    def _assembler_sidecar(self, group: SeiNodeDeployment, children: list[Object]) -> SidecarClient:
+        """The sidecar of the group's assembler node (6.4), for group-level sidecar tasks."""
+        node = assembler(children)
+        if node is None:
+            raise SidecarError(f"no assembler node found for group {group.metadata.name}")
+        port = int(((node.get("spec") or {}).get("sidecar") or {}).get("port") or 0)
+        return self.d.sidecars(
+            node["metadata"]["name"], node["metadata"]["namespace"], port or DEFAULT_SIDECAR_PORT
+        )
 
-    async def _reconcile_plan(self, group: SeiNodeDeployment) -> float:
+    async def _reconcile_plan(self, group: SeiNodeDeployment, children: list[Object]) -> float:
         """Drives, finalizes or starts the group plan; returns the requeue delay (0: none)."""
         status = group.status
         plan = status.plan
@@ -214,7 +236,7 @@ class SeiNodeDeploymentReconciler:
             # Steps that ask to go on at once (a task completed) are taken in this pass; the
             # pass's one status write persists them all. Every step is idempotent, so a crash
             # before that write repeats them and changes nothing.
-            context = self._context(group)
+            context = self._context(group, children)
             for _ in range(len(plan.tasks) + 1):
                 step = await self.d.executor.step(plan, context, CONTROLLER)
                 if plan.phase != TaskPlanPhase.ACTIVE or step.requeue_after != IMMEDIATE:
@@ -227,6 +249,9 @@ class SeiNodeDeploymentReconciler:
         if plan is not None and plan.phase == TaskPlanPhase.FAILED:
             self._fail_plan(group)
             return IMMEDIATE
+        if ceremony_due(group):
+            self._start_plan(group, build_genesis_plan(group))
+            return IMMEDIATE
         if plan is None and status.rollout is not None:
             strategy = status.rollout.strategy
             if strategy != UpdateStrategyType.IN_PLACE:
@@ -236,21 +261,28 @@ class SeiNodeDeploymentReconciler:
                 log.warning("rollout strategy has no planner yet", strategy=strategy.value)
                 self._event(group, Event("Warning", "UnsupportedStrategy", message))
                 return 0.0
-            status.plan = build_inplace_plan(group)
-            status.set_condition(
-                PLAN_IN_PROGRESS,
-                ConditionStatus.TRUE,
-                "PlanStarted",
-                "Plan execution started",
-                group.metadata.generation,
-            )
-            self._event(group, Event("Normal", "PlanStarted", "Plan execution started"))
+            self._start_plan(group, build_inplace_plan(group))
             return IMMEDIATE
         return 0.0
 
+    def _start_plan(self, group: SeiNodeDeployment, plan: TaskPlan) -> None:
+        group.status.plan = plan
+        group.status.set_condition(
+            PLAN_IN_PROGRESS,
+            ConditionStatus.TRUE,
+            "PlanStarted",
+            "Plan execution started",
+            group.metadata.generation,
+        )
+        self._event(group, Event("Normal", "PlanStarted", "Plan execution started"))
+
     def _complete_plan(self, group: SeiNodeDeployment) -> None:
         status, generation = group.status, group.metadata.generation
-        if status.rollout is not None:
+        if is_ceremony_plan(status.plan):
+            # Not a deployment plan even if a rollout was recorded meanwhile: that rollout
+            # gets its own plan next.
+            complete_ceremony(group)
+        elif status.rollout is not None:
             status.observed_generation = generation
             status.rollout = None
             status.set_condition(

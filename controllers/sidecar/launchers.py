@@ -57,9 +57,12 @@ class SimulatorLauncher:
         self._started: set[NodeKey] = set()
 
     async def start(self, node: NodeKey, port: int, pod: Object) -> None:
+        simulated = self.simulator.node(*node)
         if node in self._started:
-            self.simulator.node(*node).restart()
+            simulated.restart()
         self._started.add(node)
+        # The sidecar's chain is the pod's SEI_CHAIN_ID, as for a real sidecar.
+        simulated.chain_id = _sidecar_env(pod).get("SEI_CHAIN_ID") or simulated.chain_id
         await self.simulator.serve_node(node[0], node[1], port)
 
     async def stop(self, node: NodeKey) -> None:

@@ -1,0 +1,196 @@
+"""The group tasks every genesis ceremony ends with (spec 6.7.3, 12.1, 12.5).
+
+``collect-and-set-peers`` asks each validator's sidecar for its node id (``GET /v0/node-id``)
+and writes one static peer source listing every validator (itself included) into each child's
+``spec.peers``. ``await-nodes-running`` completes once the named children are Running and fails
+the plan as soon as one of them is Failed.
+
+Both read children through the manager's client; the decision "a child is gone" is never
+taken from a cache (a lagging cache would not show a child the group just created).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Final
+
+import structlog
+
+from controller_runtime.client import PatchType
+from controller_runtime.client.errors import ApiError
+from controllers.plan.engine import (
+    Task,
+    TaskContext,
+    TaskRegistry,
+    TaskState,
+    TerminalTaskError,
+    TransientTaskError,
+)
+from controllers.plan.params import TaskParams, parse_params
+from controllers.plan.sidecar_tasks import SIDECAR_TASK_PARAMS, sidecar_task_factory
+from controllers.seinode.peers import peer_address
+from controllers.sidecar.api import DEFAULT_SIDECAR_PORT, SidecarClient, SidecarError
+
+__all__ = [
+    "AWAIT_NODES_RUNNING",
+    "COLLECT_AND_SET_PEERS",
+    "P2P_PORT",
+    "AwaitNodesRunningParams",
+    "CollectAndSetPeersParams",
+    "node_sidecar",
+    "peer_string",
+    "register_genesis_tasks",
+]
+
+log = structlog.get_logger(__name__)
+
+AWAIT_NODES_RUNNING: Final = "await-nodes-running"
+COLLECT_AND_SET_PEERS: Final = "collect-and-set-peers"
+P2P_PORT: Final = 26656
+SEINODE: Final = ("sei.io/v1alpha1", "SeiNode")
+
+Object = dict[str, Any]
+
+
+class AwaitNodesRunningParams(TaskParams):
+    """``{"groupName", "namespace", "expected", "nodeNames"?}``."""
+
+    _omit_empty = frozenset({"node_names"})
+
+    group_name: str = ""
+    namespace: str = ""
+    expected: int = 0
+    node_names: list[str] | None = None
+
+
+class CollectAndSetPeersParams(TaskParams):
+    """``{"groupName", "namespace", "nodeNames"}`` (nodeNames ``null`` when empty)."""
+
+    group_name: str = ""
+    namespace: str = ""
+    node_names: list[str] | None = None
+
+
+def peer_string(node_id: str, name: str, namespace: str) -> str:
+    """``<nodeId>@<name>-0.<name>.<namespace>.svc.cluster.local:26656``."""
+    return f"{node_id}@{peer_address(name, namespace)}:{P2P_PORT}"
+
+
+def node_sidecar(ctx: TaskContext, node: Mapping[str, Any]) -> SidecarClient:
+    """The client of a child's sidecar (spec 7.1: ``spec.sidecar.port``, default 7777).
+    Raises :class:`TerminalTaskError` when the context has no per-node sidecars."""
+    if ctx.sidecars is None:
+        raise TerminalTaskError("group tasks need the sidecars of the group's nodes")
+    meta, spec = node.get("metadata") or {}, node.get("spec") or {}
+    port = int((spec.get("sidecar") or {}).get("port") or DEFAULT_SIDECAR_PORT)
+    return ctx.sidecars(meta.get("name", ""), meta.get("namespace", ""), port)
+
+
+def _phase(node: Mapping[str, Any]) -> str:
+    return str((node.get("status") or {}).get("phase") or "")
+
+
+class AwaitNodesRunning:
+    """Complete when at least ``expected`` of the target nodes are Running; Failed as soon as
+    one target is Failed. Targets: ``nodeNames``, or every SeiNode labelled for the group."""
+
+    def __init__(self, ctx: TaskContext, params: AwaitNodesRunningParams) -> None:
+        self.ctx, self.params = ctx, params
+        self._error: str | None = None
+
+    async def execute(self) -> None:
+        return None
+
+    async def _targets(self) -> list[Object] | None:
+        """The target nodes, or None when one could not be read (poll again)."""
+        ns = self.params.namespace
+        try:
+            if self.params.node_names:
+                return [
+                    await self.ctx.client.get(*SEINODE, name, ns) for name in self.params.node_names
+                ]
+            # KubeClient has no list; the manager's client (the only one that runs group
+            # plans) has.
+            lister: Any = self.ctx.client
+            lister = lister.list
+            selector = f"sei.io/nodedeployment={self.params.group_name}"
+            listed = await lister(*SEINODE, ns, label_selector=selector)
+            return list(listed.get("items") or [])
+        except ApiError as err:
+            log.info("await-nodes-running: reading nodes failed", error=str(err))
+            return None
+
+    async def status(self) -> TaskState:
+        if self._error is not None:
+            return TaskState.FAILED
+        targets = await self._targets()
+        if targets is None:
+            return TaskState.RUNNING
+        failed = next((n for n in targets if _phase(n) == "Failed"), None)
+        if failed is not None:
+            self._error = f"node {failed['metadata']['name']} is in Failed phase"
+            return TaskState.FAILED
+        running = sum(1 for n in targets if _phase(n) == "Running")
+        return TaskState.COMPLETE if running >= self.params.expected else TaskState.RUNNING
+
+    def error(self) -> str | None:
+        return self._error
+
+
+class CollectAndSetPeers:
+    """All node ids first (any failure: retry the whole task later, nothing written), then
+    ``spec.peers`` on every node, so no node is ever peered with a partial list."""
+
+    def __init__(self, ctx: TaskContext, params: CollectAndSetPeersParams) -> None:
+        self.ctx, self.params = ctx, params
+
+    async def execute(self) -> None:
+        ns = self.params.namespace
+        names = list(self.params.node_names or ())
+        nodes: list[Object] = []
+        peers: list[str] = []
+        for name in names:
+            try:
+                node = await self.ctx.client.get(*SEINODE, name, ns)
+                node_id = await node_sidecar(self.ctx, node).node_id()
+            except (ApiError, SidecarError) as err:
+                raise TransientTaskError(f"collecting the node id of {name}: {err}") from err
+            nodes.append(node)
+            peers.append(peer_string(node_id, name, ns))
+        body = {"spec": {"peers": [{"static": {"addresses": peers}}]}}
+        for node in nodes:
+            name = node["metadata"]["name"]
+            try:
+                await self.ctx.client.patch(node, body, PatchType.MERGE)
+            except ApiError as err:
+                raise TransientTaskError(f"setting the peers of {name}: {err}") from err
+
+    async def status(self) -> TaskState:
+        # Only reached after Execute succeeded in this attempt (the engine persists the
+        # submission and the completion in one write): the peers are written.
+        return TaskState.COMPLETE
+
+    def error(self) -> str | None:
+        return None
+
+
+def _build_await(ctx: TaskContext, task_id: str, params: Mapping[str, Any]) -> Task:
+    return AwaitNodesRunning(
+        ctx, parse_params(AwaitNodesRunningParams, AWAIT_NODES_RUNNING, params)
+    )
+
+
+def _build_peers(ctx: TaskContext, task_id: str, params: Mapping[str, Any]) -> Task:
+    parsed = parse_params(CollectAndSetPeersParams, COLLECT_AND_SET_PEERS, params)
+    return CollectAndSetPeers(ctx, parsed)
+
+
+def register_genesis_tasks(registry: TaskRegistry) -> None:
+    """The ceremony's group tasks: the assembly sidecar tasks (run on the assembler node's
+    sidecar, the context's ``sidecar``), peers, and the final wait."""
+    for task_type in ("assemble-and-upload-genesis", "assemble-genesis-fork"):
+        registry.register(
+            task_type, sidecar_task_factory(task_type, SIDECAR_TASK_PARAMS[task_type])
+        )
+    registry.register(AWAIT_NODES_RUNNING, _build_await)
+    registry.register(COLLECT_AND_SET_PEERS, _build_peers)
