@@ -50,7 +50,10 @@ class GenesisBucket:
     writes: list[str] = field(default_factory=list)
 
     def put(self, key: str, document: Any) -> None:
-        self.objects[key] = json.dumps(document, sort_keys=True).encode()
+        self.put_bytes(key, json.dumps(document, sort_keys=True).encode())
+
+    def put_bytes(self, key: str, data: bytes) -> None:
+        self.objects[key] = data
         self.writes.append(key)
 
     def json(self, key: str) -> Any:
