@@ -125,10 +125,19 @@ def _assemble(
     params: Mapping[str, Any],
     app_state: Any,
 ) -> str | None:
+    # seictl's parameter checks, in its order and words (both assembly tasks say
+    # "assemble-genesis").
+    if not params.get("accountBalance"):
+        return "assemble-genesis: missing required param 'accountBalance'"
     namespace = params.get("namespace") or ""
+    if not namespace:
+        return "assemble-genesis: missing required param 'namespace'"
     names = [n.get("name", "") for n in params.get("nodes") or ()]
     if not names:
-        return f"{task}: no nodes to assemble"
+        return "assemble-genesis: 'nodes' list is empty"
+    for index, name in enumerate(names):
+        if not name:
+            return f"assemble-genesis: nodes[{index}] missing required field 'name'"
     gentxs, peers = [], []
     for name in names:
         gentx = node.bucket.get(f"{chain_id}/{name}/gentx.json")
