@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from typing import Any
 
 import pytest
 
@@ -361,7 +362,7 @@ async def test_simulator_only_a_fork_genesis_is_assembled_after_the_export(
 ) -> None:
     """One node through its ceremony tasks, assembling the fork of the state it exported."""
     client = simulated_sidecar.client
-    steps: list[tuple[str, dict[str, object] | None]] = [
+    steps: list[tuple[str, Any]] = [
         ("generate-identity", IDENTITY),
         ("generate-gentx", GENTX),
         ("upload-genesis-artifacts", {"nodeName": "node-a"}),
