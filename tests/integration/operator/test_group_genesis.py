@@ -1,19 +1,28 @@
 """Genesis ceremonies end to end (issue 14 acceptance; spec 12.1, 12.2, 12.5; decision F15).
 
-The sidecars are the simulator: the ceremony moves artifacts through the genesis bucket (S3),
-which a local `seictl serve` cannot reach; the simulator's bucket stands in for it and is what
-these tests inspect. Which ceremony tasks real seictl runs locally, and why the others cannot,
-is pinned in tests/integration/sidecar/test_sidecar_genesis.py.
+The ceremony moves artifacts through the genesis bucket (S3). With the simulator, its in-memory
+bucket stands in for it; with real `seictl serve` sidecars, the same kind of bucket is served
+over the S3 API (controllers/sidecar/sims3.py) and the fleet puts `seid init`'s genesis.json
+into each node's home, as the pod's seid-init container would. The fork ceremony runs on the
+simulator only: seictl v0.0.68 has no export-state or assemble-genesis-fork task, and an export
+needs a running seid (tests/integration/sidecar/test_sidecar_genesis.py has the evidence).
 """
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 from controller_runtime.client import Client
 from controller_runtime.envtest import eventually
 from controllers.plan.ids import export_state_task_id
+from controllers.sidecar.launchers import NodeKey, SeictlLauncher
+from controllers.sidecar.simceremony import GenesisBucket
+from controllers.sidecar.sims3 import S3BucketServer
 
+from ...fixtures.goldens import golden_platform
+from ..sidecar.conftest import initialised_genesis
 from .conftest import OperatorFactory, OperatorHarness, condition
 
 CHAIN = "ceremony-1"
@@ -132,6 +141,59 @@ async def test_four_validators_complete_a_genesis_ceremony(
             assert sorted(addresses) == sorted(
                 f"{node_ids[n]}@{n}-0.{n}.{namespace}.svc.cluster.local:26656" for n in _names(name)
             )
+
+
+async def test_four_validators_complete_a_genesis_ceremony_on_real_seictl(
+    run_operator: OperatorFactory, kube: Client, namespace: str, tmp_path: Path
+) -> None:
+    """The same ceremony with every sidecar task (identity, gentx, upload, assembly,
+    configure-genesis, set-genesis-peers, node id) run by real seictl processes."""
+    name = "real"
+    bucket = GenesisBucket()
+    seed = await initialised_genesis(tmp_path / "seed", CHAIN)
+
+    def seid_init(node: NodeKey, home: Path, pod: dict[str, Any]) -> None:
+        genesis = home / "config" / "genesis.json"
+        if not genesis.exists():
+            genesis.parent.mkdir(parents=True, exist_ok=True)
+            genesis.write_bytes(seed)
+
+    async with (
+        S3BucketServer(bucket, golden_platform().genesis_bucket) as s3,
+        run_operator(
+            sidecars="seictl", seictl_env={"AWS_ENDPOINT_URL": s3.endpoint}, init_home=seid_init
+        ) as op,
+    ):
+        await kube.create(genesis_group(name, namespace))
+        done = await _run_to_completion(op, name)
+        assert [(n["name"], n["phase"]) for n in done["status"]["nodes"]] == [
+            (n, "Running") for n in _names(name)
+        ]
+        genesis = bucket.json(f"{CHAIN}/genesis.json")
+        assert genesis["chain_id"] == CHAIN
+        assert len(genesis["app_state"]["genutil"]["gen_txs"]) == 4
+        peers = bucket.json(f"{CHAIN}/peers.json")
+        assert len(peers) == 4
+        for node_name in _names(name):
+            status, body = await op.sidecar_get(node_name, "node-id")
+            assert status == 200
+            own = f"{body['nodeId']}@{node_name}-0."
+            node = await op.node(node_name)
+            assert sorted(node["spec"]["peers"][0]["static"]["addresses"]) == sorted(peers)
+            home = node_home(op, node_name)
+            config = (home / "config" / "config.toml").read_text()
+            others = [p for p in peers if not p.startswith(own)]
+            assert len(others) == 3
+            assert all(p.split(":")[0] in config for p in others)
+            assert json.loads((home / "config" / "genesis.json").read_bytes()) == genesis
+
+
+def node_home(op: OperatorHarness, node_name: str) -> Path:
+    """The node's home directory (its /sei) under the seictl launcher."""
+    assert op.fleet is not None
+    launcher = op.fleet.launcher
+    assert isinstance(launcher, SeictlLauncher)
+    return launcher.home((op.namespace, node_name))
 
 
 async def test_the_ceremony_plan_has_the_specified_tasks(

@@ -44,7 +44,7 @@ from controllers.sidecar.launchers import SeictlLauncher
 from controllers.sidecar.simceremony import GenesisBucket
 from controllers.sidecar.sims3 import S3BucketServer
 
-from .conftest import free_port, seictl_binary
+from .conftest import free_port, initialised_genesis, seictl_binary
 
 CHAIN = "ceremony-1"
 NAMESPACE = "sei"
@@ -104,22 +104,12 @@ async def _seictl_nodes(
         await launcher.close()
 
 
-async def _initialised_genesis(tmp_path: Path, endpoint: str) -> bytes:
-    """What ``seid init`` leaves in a pod's home: a genesis.json with a full application state.
-    Taken from seictl's embedded pacific-1 genesis, with the ceremony's chain id."""
-    async with _seictl_nodes(tmp_path, ["seed"], "pacific-1", endpoint) as [seed]:
-        await seed.ok("configure-genesis")
-        genesis = json.loads((seed.home / "config" / "genesis.json").read_bytes())
-    genesis["chain_id"] = CHAIN
-    return json.dumps(genesis).encode()
-
-
 @pytest_asyncio.fixture(loop_scope="session")
 async def ceremony(tmp_path: Path) -> AsyncIterator[Ceremony]:
     """Two real validators sharing an S3 stand-in for the genesis bucket."""
     bucket = GenesisBucket()
     async with S3BucketServer(bucket, BUCKET) as s3:
-        seed = await _initialised_genesis(tmp_path, s3.endpoint)
+        seed = await initialised_genesis(tmp_path / "seed", CHAIN)
         async with _seictl_nodes(tmp_path, ["val-0", "val-1"], CHAIN, s3.endpoint) as nodes:
             yield Ceremony(bucket, s3, nodes, seed)
 
