@@ -10,14 +10,17 @@ assembler's sidecar, peer every validator with every other, and wait until all a
 Invariants:
 - The Needed conditions change only while no plan runs, and never after the ceremony completed
   (``GenesisCeremonyComplete`` True is final).
-- A ceremony plan is started only when no plan and no rollout exist and every replica is a child
-  (the assembly must see every validator's gentx). A failed ceremony leaves Needed True, so the
-  next pass starts a fresh plan (new task ids): the ceremony is retried, as in the reference.
+- A ceremony plan is started only when no plan exists and every replica is a child (the
+  assembly must see every validator's gentx). A failed ceremony leaves Needed True, so a fresh
+  plan (new task ids) is started: the ceremony is retried indefinitely, as in the reference, but
+  not before CEREMONY_RETRY_DELAY has passed since the failure (the reference restarts at once,
+  which turns a validator stuck in Failed into a loop of plans and status writes).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any, Final
 
 from api.v1alpha1 import (
@@ -57,12 +60,14 @@ __all__ = [
     "ASSEMBLE_AND_UPLOAD_GENESIS",
     "ASSEMBLE_GENESIS_FORK",
     "ASSEMBLY_MAX_RETRIES",
+    "CEREMONY_RETRY_DELAY",
     "FORK_GENESIS_CEREMONY_NEEDED",
     "GENESIS_CEREMONY_COMPLETE",
     "GENESIS_CEREMONY_NEEDED",
     "assembler",
     "build_genesis_plan",
     "ceremony_due",
+    "ceremony_retry_delay",
     "complete_ceremony",
     "detect_genesis",
     "is_ceremony_plan",
@@ -75,6 +80,8 @@ ASSEMBLE_AND_UPLOAD_GENESIS: Final = "assemble-and-upload-genesis"
 ASSEMBLE_GENESIS_FORK: Final = "assemble-genesis-fork"
 # The assembly waits for every validator's gentx upload; its retries back off up to 30 s.
 ASSEMBLY_MAX_RETRIES: Final = 180
+# Seconds between a failed ceremony plan and the next one.
+CEREMONY_RETRY_DELAY: Final = 30.0
 
 Object = dict[str, Any]
 
@@ -123,6 +130,15 @@ def ceremony_due(group: SeiNodeDeployment) -> bool:
         and needed
         and len(status.incumbent_nodes or ()) >= group.spec.replicas
     )
+
+
+def ceremony_retry_delay(group: SeiNodeDeployment, now: datetime) -> float:
+    """Seconds to wait before starting a ceremony plan after the last plan failed (0: go)."""
+    last = group.status.condition(PLAN_IN_PROGRESS)
+    if last is None or last.reason != "PlanFailed" or last.last_transition_time is None:
+        return 0.0
+    waited = (now - last.last_transition_time).total_seconds()
+    return max(CEREMONY_RETRY_DELAY - waited, 0.0)
 
 
 def is_ceremony_plan(plan: TaskPlan | None) -> bool:

@@ -50,6 +50,7 @@ from controllers.seinodedeployment.genesis import (
     assembler,
     build_genesis_plan,
     ceremony_due,
+    ceremony_retry_delay,
     complete_ceremony,
     detect_genesis,
     is_ceremony_plan,
@@ -250,6 +251,9 @@ class SeiNodeDeploymentReconciler:
             self._fail_plan(group)
             return IMMEDIATE
         if ceremony_due(group):
+            wait = ceremony_retry_delay(group, self.d.now())
+            if wait > 0:
+                return wait
             self._start_plan(group, build_genesis_plan(group))
             return IMMEDIATE
         if plan is None and status.rollout is not None:

@@ -325,3 +325,34 @@ async def test_a_fork_ceremony_completes_and_tears_down_the_exporter(
         assert sorted(v["name"] for v in genesis["validators"]) == _names(name, 2)
         posts = op.sidecar(exporter).posts_of("export-state")
         assert {p.id for p in posts} == {export_state_task_id(exporter)}
+
+
+async def test_a_failed_ceremony_is_retried_with_a_new_plan(
+    run_operator: OperatorFactory, kube: Client, namespace: str
+) -> None:
+    """Spec 6.5/12.1 step 5: a validator that fails after its gentx was uploaded fails the
+    ceremony's final wait; GenesisCeremonyNeeded stays True and a new ceremony plan (new task
+    ids) starts after the retry delay."""
+    name = "genfail"
+    async with run_operator(sidecars="fleet-simulator") as op:
+        op.sidecar(f"{name}-1").fail("config-apply", "simulated config failure", times=None)
+        await kube.create(genesis_group(name, namespace, replicas=2))
+        plans: set[str] = set()
+
+        async def plan_ids() -> set[str]:
+            status = (await _group(op, name)).get("status") or {}
+            if status.get("plan"):
+                plans.add(status["plan"]["id"])
+            return plans
+
+        await eventually(plan_ids, lambda ids: len(ids) >= 2, timeout=400, message="plan rebuilt")
+        group = await _group(op, name)
+        needed = condition(group, "GenesisCeremonyNeeded")
+        assert needed is not None
+        assert needed["status"] == "True"
+        assert condition(group, "GenesisCeremonyComplete") is None
+        failed = [e for e in await op.events(name) if e["reason"] == "PlanFailed"]
+        assert failed
+        assert (failed[0]["type"], failed[0]["message"]) == ("Warning", "Plan failed")
+        node = await op.node(f"{name}-1")
+        assert node["status"]["phase"] == "Failed"

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -10,12 +11,14 @@ import pytest
 from api.v1alpha1 import ConditionStatus, SeiNodeDeployment, TaskPlan
 from controllers.plan.ids import task_id
 from controllers.seinodedeployment.genesis import (
+    CEREMONY_RETRY_DELAY,
     FORK_GENESIS_CEREMONY_NEEDED,
     GENESIS_CEREMONY_COMPLETE,
     GENESIS_CEREMONY_NEEDED,
     assembler,
     build_genesis_plan,
     ceremony_due,
+    ceremony_retry_delay,
     complete_ceremony,
     detect_genesis,
     is_ceremony_plan,
@@ -287,3 +290,29 @@ def test_the_assembler_is_the_first_child_by_name() -> None:
 
 def test_no_children_no_assembler() -> None:
     assert assembler([]) is None
+
+
+# --- retry after a failed ceremony -------------------------------------------------------------
+
+
+def _failed_at(grp: SeiNodeDeployment) -> datetime:
+    grp.status.set_condition("PlanInProgress", ConditionStatus.TRUE, "PlanStarted", "x")
+    grp.status.set_condition("PlanInProgress", ConditionStatus.FALSE, "PlanFailed", "Plan failed")
+    found = grp.status.condition("PlanInProgress")
+    assert found is not None
+    assert found.last_transition_time is not None
+    return found.last_transition_time
+
+
+def test_a_failed_ceremony_is_retried_after_the_delay() -> None:
+    grp = _genesis_group()
+    failed = _failed_at(grp)
+    assert ceremony_retry_delay(grp, failed + timedelta(seconds=10)) == 20.0
+    assert ceremony_retry_delay(grp, failed + timedelta(seconds=CEREMONY_RETRY_DELAY)) == 0.0
+
+
+def test_a_first_or_completed_ceremony_starts_at_once() -> None:
+    grp = _genesis_group()
+    assert ceremony_retry_delay(grp, datetime.now(UTC)) == 0.0
+    grp.status.set_condition("PlanInProgress", ConditionStatus.FALSE, "PlanComplete", "done")
+    assert ceremony_retry_delay(grp, datetime.now(UTC)) == 0.0
