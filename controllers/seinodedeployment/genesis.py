@@ -150,9 +150,13 @@ def is_ceremony_plan(plan: TaskPlan | None) -> bool:
 
 
 def complete_ceremony(group: SeiNodeDeployment) -> None:
-    """completePlan of a non-deployment plan of a genesis group (6.5 step 4)."""
+    """completePlan of a non-deployment plan of a genesis group (6.5 step 4). The Needed
+    conditions go in the same write (the reference leaves them to the next detection, so a
+    reader could see a ceremony both needed and complete)."""
     if group.spec.genesis is None:
         return
+    group.status.remove_condition(GENESIS_CEREMONY_NEEDED)
+    group.status.remove_condition(FORK_GENESIS_CEREMONY_NEEDED)
     group.status.set_condition(
         GENESIS_CEREMONY_COMPLETE,
         ConditionStatus.TRUE,

@@ -45,6 +45,7 @@ from controller_runtime.manager.own_writes import OwnWrites
 from controllers.objects import OwnedKind, event_ref
 from controllers.plan.engine import IMMEDIATE_REQUEUE, PlanExecutor, TaskContext
 from controllers.seinodedeployment import children as ch
+from controllers.seinodedeployment.backoff import RetryGate
 from controllers.seinodedeployment.exposure import GroupExposure
 from controllers.seinodedeployment.genesis import (
     assembler,
@@ -105,6 +106,7 @@ class SeiNodeDeploymentReconciler:
         self.d = deps
         self.objects = OwnedKind(deps.client, deps.own_writes, API_VERSION, KIND)
         self.exposure = GroupExposure(deps.client, deps.platform, self._event)
+        self.retry_gate = RetryGate()
 
     # --- observe ---------------------------------------------------------------------------
 
@@ -237,9 +239,15 @@ class SeiNodeDeploymentReconciler:
             # Steps that ask to go on at once (a task completed) are taken in this pass; the
             # pass's one status write persists them all. Every step is idempotent, so a crash
             # before that write repeats them and changes nothing.
+            owner = group.metadata.uid or ""
+            wait = self.retry_gate.wait(owner, plan)
+            if wait > 0:
+                return wait  # a task's retry backoff, which events must not cut short
             context = self._context(group, children)
             for _ in range(len(plan.tasks) + 1):
+                retries = self.retry_gate.retries(plan)
                 step = await self.d.executor.step(plan, context, CONTROLLER)
+                self.retry_gate.record(owner, plan, retries, step.requeue_after)
                 if plan.phase != TaskPlanPhase.ACTIVE or step.requeue_after != IMMEDIATE:
                     break
             if plan.phase == TaskPlanPhase.ACTIVE:
@@ -390,6 +398,7 @@ class SeiNodeDeploymentReconciler:
         else:
             await self.exposure.delete_networking(group)
         self.d.metrics.forget(ns, name)
+        self.retry_gate.forget(group.metadata.uid or "")
         self.d.errors.forget(CONTROLLER, ns, name)
         self.d.executor.metrics.delete_plan_active(CONTROLLER, ns, name)
         await self.objects.patch_finalizers(base, [f for f in finalizers if f != FINALIZER])

@@ -128,6 +128,13 @@ def test_complete_sets_ceremony_complete() -> None:
     )
 
 
+def test_complete_removes_the_needed_condition_in_the_same_write() -> None:
+    grp = _genesis_group()
+    detect_genesis(grp)
+    complete_ceremony(grp)
+    assert grp.status.condition(GENESIS_CEREMONY_NEEDED) is None
+
+
 def test_complete_without_genesis_sets_nothing() -> None:
     grp = group()
     complete_ceremony(grp)
