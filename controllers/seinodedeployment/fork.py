@@ -16,7 +16,7 @@ Invariants:
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, Final
 
@@ -28,6 +28,7 @@ from controllers.plan.engine import (
     KubeClient,
     Task,
     TaskContext,
+    TaskFactory,
     TaskRegistry,
     TaskState,
     TerminalTaskError,
@@ -339,10 +340,11 @@ class TeardownExporter:
         return None
 
 
-def _factory(cls: Any, model: type[TaskParams], task_type: str) -> Any:
+def _factory(
+    cls: Callable[[TaskContext, Any], Task], model: type[TaskParams], task_type: str
+) -> TaskFactory:
     def build(ctx: TaskContext, task_id: str, params: Mapping[str, Any]) -> Task:
-        task: Task = cls(ctx, parse_params(model, task_type, params))
-        return task
+        return cls(ctx, parse_params(model, task_type, params))
 
     return build
 

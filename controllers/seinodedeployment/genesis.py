@@ -138,7 +138,8 @@ def ceremony_retry_delay(group: SeiNodeDeployment, now: datetime) -> float:
     if last is None or last.reason != "PlanFailed" or last.last_transition_time is None:
         return 0.0
     waited = (now - last.last_transition_time).total_seconds()
-    return max(CEREMONY_RETRY_DELAY - waited, 0.0)
+    # Clamped: a clock behind the condition's time never delays more than one interval.
+    return min(max(CEREMONY_RETRY_DELAY - waited, 0.0), CEREMONY_RETRY_DELAY)
 
 
 def is_ceremony_plan(plan: TaskPlan | None) -> bool:
