@@ -16,10 +16,10 @@ accounts, peers), not byte-compatible Cosmos documents.
 
 Which chain a node belongs to is its ``SEI_CHAIN_ID``: the pod's, when the local fleet starts
 the node (:attr:`SimulatedNode.chain_id`), or else the chain its ``generate-identity`` named.
-``configure-genesis`` completes for any chain the bucket knows nothing about (a published
-chain, as before this module existed), and fails, as seictl's missing-object error does, for a
-chain with ceremony artifacts but no assembled genesis yet: that is what makes validators wait
-for the group's assembly.
+``configure-genesis`` completes for the chains seictl embeds and for any chain without ceremony
+artifacts (a published chain, as before this module existed), and fails, as seictl's
+missing-object error does, for a chain with gentx uploads but no assembled genesis yet: that is
+what makes validators wait for the group's assembly.
 """
 
 from __future__ import annotations
@@ -39,6 +39,8 @@ __all__ = ["CEREMONY_EFFECTS", "Effect", "GenesisBucket", "peer_of"]
 Effect = Callable[["SimulatedNode", Mapping[str, Any]], "str | None"]
 
 BUCKET_NAME: Final = "sim-genesis"
+# Chains whose genesis seictl carries (spec 6.7.1 configure-genesis).
+EMBEDDED_CHAINS: Final = frozenset({"pacific-1", "atlantic-2", "arctic-1"})
 P2P_PORT: Final = 26656
 
 
@@ -64,9 +66,13 @@ class GenesisBucket:
         data = self.objects.get(key)
         return None if data is None else json.loads(data)
 
-    def has_chain(self, chain_id: str) -> bool:
+    def in_ceremony(self, chain_id: str) -> bool:
+        """Some validator uploaded a gentx for this chain (``<chain>/<node>/gentx.json``)."""
         prefix = f"{chain_id}/"
-        return any(key.startswith(prefix) for key in self.objects)
+        return any(
+            key.startswith(prefix) and key.endswith("/gentx.json") and key.count("/") == 2
+            for key in self.objects
+        )
 
     def sha256(self, key: str) -> str:
         return hashlib.sha256(self.objects[key]).hexdigest()
@@ -198,8 +204,10 @@ def _export_state(node: SimulatedNode, params: Mapping[str, Any]) -> str | None:
 
 def _configure_genesis(node: SimulatedNode, params: Mapping[str, Any]) -> str | None:
     chain_id = _chain(node)
+    if chain_id in EMBEDDED_CHAINS:
+        return None  # seictl writes the genesis it carries, never reading the bucket
     key = f"{chain_id}/genesis.json"
-    ceremony = "gentx" in node.home or node.bucket.has_chain(chain_id)
+    ceremony = "gentx" in node.home or node.bucket.in_ceremony(chain_id)
     if ceremony and key not in node.bucket.objects:
         return _missing("configure-genesis", key)
     if key in node.bucket.objects:

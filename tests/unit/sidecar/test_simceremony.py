@@ -124,3 +124,13 @@ async def test_the_ceremony_state_survives_a_sidecar_restart() -> None:
     node.restart()
     assert "gentx" in node.home
     assert _run(node, "generate-gentx", GENTX) == ""  # already done: the marker, as seictl
+
+
+async def test_an_exported_chain_still_configures_its_embedded_genesis() -> None:
+    """An export into the bucket is no ceremony of the source chain: its nodes keep working."""
+    bucket = GenesisBucket()
+    exporter = SimulatedNode(NS, "grp-exporter", bucket=bucket, chain_id="pacific-1")
+    export = {"height": 50, "chainId": "pacific-1", "s3Key": "pacific-1/exported-state.json"}
+    assert _run(exporter, "export-state", export) == ""
+    other = SimulatedNode(NS, "rpc-0", bucket=bucket, chain_id="pacific-1")
+    assert _run(other, "configure-genesis") == ""
