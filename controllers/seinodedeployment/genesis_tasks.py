@@ -12,7 +12,7 @@ taken from a cache (a lagging cache would not show a child the group just create
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import Any, Final, Protocol, cast
 
 import structlog
 
@@ -71,6 +71,12 @@ class CollectAndSetPeersParams(TaskParams):
     node_names: list[str] | None = None
 
 
+class _Lister(Protocol):
+    async def list(
+        self, api_version: str, kind: str, namespace: str | None = None, *, label_selector: str
+    ) -> Object: ...
+
+
 def peer_string(node_id: str, name: str, namespace: str) -> str:
     """``<nodeId>@<name>-0.<name>.<namespace>.svc.cluster.local:26656``."""
     return f"{node_id}@{peer_address(name, namespace)}:{P2P_PORT}"
@@ -111,10 +117,9 @@ class AwaitNodesRunning:
                 ]
             # KubeClient has no list; the manager's client (the only one that runs group
             # plans) has.
-            lister: Any = self.ctx.client
-            lister = lister.list
+            lister = cast(_Lister, self.ctx.client)
             selector = f"sei.io/nodedeployment={self.params.group_name}"
-            listed = await lister(*SEINODE, ns, label_selector=selector)
+            listed = await lister.list(*SEINODE, ns, label_selector=selector)
             return list(listed.get("items") or [])
         except ApiError as err:
             log.info("await-nodes-running: reading nodes failed", error=str(err))
@@ -139,7 +144,7 @@ class AwaitNodesRunning:
 
 class CollectAndSetPeers:
     """All node ids first (any failure: retry the whole task later, nothing written), then
-    ``spec.peers`` on every node, so no node is ever peered with a partial list."""
+    ``spec.peers`` on every node: a node is given the whole list or nothing."""
 
     def __init__(self, ctx: TaskContext, params: CollectAndSetPeersParams) -> None:
         self.ctx, self.params = ctx, params
