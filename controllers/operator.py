@@ -30,6 +30,8 @@ from controllers.seinode.metrics import SeiNodeMetrics
 from controllers.seinode.reconciler import SeiNodeDeps, SeiNodeReconciler
 from controllers.seinodedeployment.bluegreen_tasks import register_bluegreen_tasks
 from controllers.seinodedeployment.children import GROUP_LABEL
+from controllers.seinodedeployment.fork import register_fork_tasks
+from controllers.seinodedeployment.genesis_tasks import register_genesis_tasks
 from controllers.seinodedeployment.hardfork_tasks import register_hardfork_tasks
 from controllers.seinodedeployment.inplace_tasks import register_inplace_tasks
 from controllers.seinodedeployment.metrics import GroupMetrics, ReconcileErrors
@@ -85,6 +87,8 @@ def group_task_registry() -> TaskRegistry:
     register_inplace_tasks(registry)
     register_bluegreen_tasks(registry)
     register_hardfork_tasks(registry)
+    register_genesis_tasks(registry)
+    register_fork_tasks(registry)
     return registry
 
 

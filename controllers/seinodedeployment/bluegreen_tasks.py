@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Mapping
-from typing import Any, Protocol, cast
+from typing import Any
 
 import structlog
 
-from api.v1alpha1 import SeiNodeDeployment, SeiNodePhase
+from api.v1alpha1 import SeiNodeDeployment
 from controller_runtime.client.errors import AlreadyExistsError, ApiError, NotFoundError
 from controllers.plan.engine import (
     Task,
@@ -33,13 +33,15 @@ from controllers.plan.engine import (
     TransientTaskError,
 )
 from controllers.plan.params import TaskParams, parse_params
-from controllers.seinodedeployment.children import GROUP_LABEL
 from controllers.seinodedeployment.generations import entrant_child
 from controllers.seinodedeployment.inplace_tasks import NodeNamesParams, _each, _get
+from controllers.seinodedeployment.node_tasks import (
+    SEINODE,
+    node_sidecar,
+    register_await_nodes_running,
+)
 from controllers.seinodedeployment.rollout import pods_ready
 from controllers.sidecar.api import (
-    DEFAULT_SIDECAR_PORT,
-    SidecarClient,
     SidecarError,
     SidecarStatus,
 )
@@ -47,12 +49,10 @@ from controllers.sidecar.api import (
 log = structlog.get_logger(__name__)
 
 CREATE_ENTRANT_NODES = "create-entrant-nodes"
-AWAIT_NODES_RUNNING = "await-nodes-running"
 AWAIT_NODES_CAUGHT_UP = "await-nodes-caught-up"
 SWITCH_TRAFFIC = "switch-traffic"
 TEARDOWN_NODES = "teardown-nodes"
 
-SEINODE = ("sei.io/v1alpha1", "SeiNode")
 Object = dict[str, Any]
 
 
@@ -63,43 +63,16 @@ class CreateEntrantNodesParams(TaskParams):
     node_names: list[str] | None = None
 
 
-class AwaitNodesRunningParams(TaskParams):
-    _omit_empty = frozenset({"node_names"})
-
-    group_name: str = ""
-    namespace: str = ""
-    expected: int = 0
-    node_names: list[str] | None = None
-
-
 class SwitchTrafficParams(TaskParams):
     group_name: str = ""
     namespace: str = ""
     entrant_revision: str = ""
 
 
-class _Lister(Protocol):
-    """Listing, which the engine's KubeClient protocol leaves out (the cached and the direct
-    client both have it)."""
-
-    async def list(
-        self, api_version: str, kind: str, namespace: str | None = None, *, label_selector: str
-    ) -> dict[str, Any]: ...
-
-
 def _group(ctx: TaskContext) -> SeiNodeDeployment:
     if not isinstance(ctx.owner, SeiNodeDeployment):
         raise TerminalTaskError(f"owner {ctx.kind} {ctx.namespace}/{ctx.name} is not a group")
     return ctx.owner
-
-
-def node_sidecar(ctx: TaskContext, node: Mapping[str, Any]) -> SidecarClient:
-    """The sidecar client of a named node (spec 6.7.4: port from the node's spec)."""
-    if ctx.sidecars is None:
-        raise TerminalTaskError("rollout tasks need the sidecars of the group's nodes")
-    meta, spec = node.get("metadata") or {}, node.get("spec") or {}
-    port = int((spec.get("sidecar") or {}).get("port") or DEFAULT_SIDECAR_PORT)
-    return ctx.sidecars(meta.get("name", ""), meta.get("namespace", ""), port)
 
 
 class _Once:
@@ -131,51 +104,6 @@ class CreateEntrantNodes(_Once):
             except ApiError as err:
                 raise TransientTaskError(f"creating entrant SeiNode {name}: {err}") from err
         self.done = True
-
-
-class AwaitNodesRunning:
-    """Complete once ``expected`` target nodes are Running; Failed as soon as one is Failed."""
-
-    def __init__(self, ctx: TaskContext, params: AwaitNodesRunningParams) -> None:
-        self.ctx, self.params = ctx, params
-        self._error: str | None = None
-
-    async def execute(self) -> None:
-        return None
-
-    async def _targets(self) -> list[Object] | None:
-        ns = self.params.namespace
-        if self.params.node_names:
-            nodes = []
-            for name in self.params.node_names:
-                try:
-                    nodes.append(await self.ctx.client.get(*SEINODE, name, ns))
-                except ApiError:
-                    return None
-            return nodes
-        try:
-            listed = await cast(_Lister, self.ctx.client).list(
-                *SEINODE, ns, label_selector=f"{GROUP_LABEL}={self.params.group_name}"
-            )
-        except ApiError:
-            return None
-        return list(listed.get("items") or [])
-
-    async def status(self) -> TaskState:
-        nodes = await self._targets()
-        if nodes is None:
-            return TaskState.RUNNING
-        running = 0
-        for node in nodes:
-            phase = (node.get("status") or {}).get("phase")
-            if phase == SeiNodePhase.FAILED:
-                self._error = f"node {node['metadata']['name']} is in Failed phase"
-                return TaskState.FAILED
-            running += phase == SeiNodePhase.RUNNING
-        return TaskState.COMPLETE if running >= self.params.expected else TaskState.RUNNING
-
-    def error(self) -> str | None:
-        return self._error
 
 
 class AwaitNodesCaughtUp:
@@ -275,11 +203,6 @@ def register_bluegreen_tasks(registry: TaskRegistry) -> None:
             ctx, parse_params(CreateEntrantNodesParams, CREATE_ENTRANT_NODES, params)
         )
 
-    def running(ctx: TaskContext, task_id: str, params: Mapping[str, Any]) -> Task:
-        return AwaitNodesRunning(
-            ctx, parse_params(AwaitNodesRunningParams, AWAIT_NODES_RUNNING, params)
-        )
-
     def caught_up(ctx: TaskContext, task_id: str, params: Mapping[str, Any]) -> Task:
         return AwaitNodesCaughtUp(ctx, parse_params(NodeNamesParams, AWAIT_NODES_CAUGHT_UP, params))
 
@@ -290,9 +213,7 @@ def register_bluegreen_tasks(registry: TaskRegistry) -> None:
         return TeardownNodes(ctx, parse_params(NodeNamesParams, TEARDOWN_NODES, params))
 
     registry.register(CREATE_ENTRANT_NODES, entrants)
-    # The genesis plan uses await-nodes-running too; whoever registers it first owns it.
-    if AWAIT_NODES_RUNNING not in registry:
-        registry.register(AWAIT_NODES_RUNNING, running)
+    register_await_nodes_running(registry)
     registry.register(AWAIT_NODES_CAUGHT_UP, caught_up)
     registry.register(SWITCH_TRAFFIC, switch)
     registry.register(TEARDOWN_NODES, teardown)

@@ -28,7 +28,7 @@ from controllers.plan.engine import (
 )
 from controllers.plan.ids import deployment_subtask_id
 from controllers.plan.params import TaskParams, parse_params
-from controllers.seinodedeployment.bluegreen_tasks import SEINODE, node_sidecar
+from controllers.seinodedeployment.node_tasks import SEINODE, node_sidecar
 from controllers.sidecar.api import (
     SidecarError,
     SidecarTaskNotFoundError,

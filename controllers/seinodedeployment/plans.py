@@ -14,11 +14,9 @@ from controllers.plan.ids import new_plan_id, task_id
 from controllers.plan.params import TaskParams
 from controllers.seinodedeployment.bluegreen_tasks import (
     AWAIT_NODES_CAUGHT_UP,
-    AWAIT_NODES_RUNNING,
     CREATE_ENTRANT_NODES,
     SWITCH_TRAFFIC,
     TEARDOWN_NODES,
-    AwaitNodesRunningParams,
     CreateEntrantNodesParams,
     SwitchTrafficParams,
 )
@@ -36,6 +34,7 @@ from controllers.seinodedeployment.inplace_tasks import (
     AwaitNodesParams,
     UpdateNodeSpecsParams,
 )
+from controllers.seinodedeployment.node_tasks import AWAIT_NODES_RUNNING, AwaitNodesRunningParams
 
 
 def build_inplace_plan(group: SeiNodeDeployment, plan_id: str | None = None) -> TaskPlan:

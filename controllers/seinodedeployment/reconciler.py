@@ -35,6 +35,7 @@ from api.v1alpha1 import (
     ConditionStatus,
     SeiNodeDeployment,
     SeiNodeDeploymentPhase,
+    TaskPlan,
     TaskPlanPhase,
     UpdateStrategyType,
 )
@@ -48,7 +49,17 @@ from controllers.objects import OwnedKind, event_ref
 from controllers.plan.engine import IMMEDIATE_REQUEUE, PlanExecutor, TaskContext
 from controllers.seinodedeployment import children as ch
 from controllers.seinodedeployment import generations as gen
+from controllers.seinodedeployment.backoff import RetryGate
 from controllers.seinodedeployment.exposure import GroupExposure
+from controllers.seinodedeployment.genesis import (
+    assembler,
+    build_genesis_plan,
+    ceremony_due,
+    ceremony_retry_delay,
+    complete_ceremony,
+    detect_genesis,
+    is_ceremony_plan,
+)
 from controllers.seinodedeployment.leftovers import Leftovers
 from controllers.seinodedeployment.metrics import CONTROLLER, GroupMetrics, ReconcileErrors
 from controllers.seinodedeployment.plans import build_inplace_plan, build_swap_plan
@@ -65,7 +76,12 @@ from controllers.seinodedeployment.status import (
     ROLLOUT_IN_PROGRESS,
     compute_status,
 )
-from controllers.sidecar.api import SidecarClient, SidecarClientFactory, SidecarError
+from controllers.sidecar.api import (
+    DEFAULT_SIDECAR_PORT,
+    SidecarClient,
+    SidecarClientFactory,
+    SidecarError,
+)
 
 log = structlog.get_logger("seinodedeployment")
 
@@ -97,6 +113,7 @@ class SeiNodeDeploymentReconciler:
         self.objects = OwnedKind(deps.client, deps.own_writes, API_VERSION, KIND)
         self.exposure = GroupExposure(deps.client, deps.platform, self._event)
         self.leftovers = Leftovers(deps.client, self._event)
+        self.retry_gate = RetryGate()
 
     # --- observe ---------------------------------------------------------------------------
 
@@ -166,7 +183,9 @@ class SeiNodeDeploymentReconciler:
         if detection.started:
             await self.leftovers.prune(group, children, previous, names, written)
 
-        requeue = await self._reconcile_plan(group, written)
+        detect_genesis(group)
+
+        requeue = await self._reconcile_plan(group, _overlay(children, written), written)
         children = _overlay(await self._children(group), written)
         members = gen.serving(group, children)
         if gen.service_revision(group, children) != revision:
@@ -216,24 +235,32 @@ class SeiNodeDeploymentReconciler:
 
     # --- plans (6.5, F7, F11) ----------------------------------------------------------------
 
-    def _context(self, group: SeiNodeDeployment) -> TaskContext:
+    def _context(self, group: SeiNodeDeployment, children: list[Object]) -> TaskContext:
         return TaskContext.for_owner(
             group,
             client=self.d.client,
-            sidecar=lambda: self._assembler_sidecar(group),
+            sidecar=lambda: self._assembler_sidecar(group, children),
             sidecars=self.d.sidecars,
             platform=self.d.platform,
             now=self.d.now,
             api_reader=self.d.client.direct,
         )
 
-    def _assembler_sidecar(self, group: SeiNodeDeployment) -> SidecarClient:
-        # Group-level sidecar tasks (genesis assembly) are not planned by rollouts, whose tasks
-        # address each node's own sidecar.
-        raise SidecarError(f"no assembler node found for group {group.metadata.name}")
+    def _assembler_sidecar(self, group: SeiNodeDeployment, children: list[Object]) -> SidecarClient:
+        """The sidecar of the group's assembler node (6.4), for group-level sidecar tasks."""
+        node = assembler(children)
+        if node is None:
+            raise SidecarError(f"no assembler node found for group {group.metadata.name}")
+        port = int(((node.get("spec") or {}).get("sidecar") or {}).get("port") or 0)
+        return self.d.sidecars(
+            node["metadata"]["name"], node["metadata"]["namespace"], port or DEFAULT_SIDECAR_PORT
+        )
 
     async def _reconcile_plan(
-        self, group: SeiNodeDeployment, written: dict[str, Object | None]
+        self,
+        group: SeiNodeDeployment,
+        children: list[Object],
+        written: dict[str, Object | None],
     ) -> float:
         """Drives, finalizes or starts the group plan; returns the requeue delay (0: none)."""
         status = group.status
@@ -242,10 +269,16 @@ class SeiNodeDeploymentReconciler:
             # Steps that ask to go on at once (a task completed) are taken in this pass; the
             # pass's one status write persists them all. Every step is idempotent, so a crash
             # before that write repeats them and changes nothing.
-            context = self._context(group)
+            owner = group.metadata.uid or ""
+            wait = self.retry_gate.wait(owner, plan)
+            if wait > 0:
+                return wait  # a task's retry backoff, which events must not cut short
+            context = self._context(group, children)
             for _ in range(len(plan.tasks) + 1):
                 was_switched = gen.switched(status.rollout)
+                retries = self.retry_gate.retries(plan)
                 step = await self.d.executor.step(plan, context, CONTROLLER)
+                self.retry_gate.record(owner, plan, retries, step.requeue_after)
                 if plan.phase != TaskPlanPhase.ACTIVE or step.requeue_after != IMMEDIATE:
                     break
                 if gen.switched(status.rollout) != was_switched:
@@ -262,26 +295,39 @@ class SeiNodeDeploymentReconciler:
             await self.leftovers.detach(group, children, written)
             self._fail_plan(group)
             return IMMEDIATE
+        if ceremony_due(group):
+            wait = ceremony_retry_delay(group, self.d.now())
+            if wait > 0:
+                return wait
+            self._start_plan(group, build_genesis_plan(group))
+            return IMMEDIATE
         if plan is None and status.rollout is not None:
             if status.rollout.strategy == UpdateStrategyType.IN_PLACE:
-                status.plan = build_inplace_plan(group)
+                self._start_plan(group, build_inplace_plan(group))
             else:
                 status.rollout.entrant_nodes = gen.entrant_names(group)
-                status.plan = build_swap_plan(group)
-            status.set_condition(
-                PLAN_IN_PROGRESS,
-                ConditionStatus.TRUE,
-                "PlanStarted",
-                "Plan execution started",
-                group.metadata.generation,
-            )
-            self._event(group, Event("Normal", "PlanStarted", "Plan execution started"))
+                self._start_plan(group, build_swap_plan(group))
             return IMMEDIATE
         return 0.0
 
+    def _start_plan(self, group: SeiNodeDeployment, plan: TaskPlan) -> None:
+        group.status.plan = plan
+        group.status.set_condition(
+            PLAN_IN_PROGRESS,
+            ConditionStatus.TRUE,
+            "PlanStarted",
+            "Plan execution started",
+            group.metadata.generation,
+        )
+        self._event(group, Event("Normal", "PlanStarted", "Plan execution started"))
+
     def _complete_plan(self, group: SeiNodeDeployment) -> None:
         status, generation = group.status, group.metadata.generation
-        if status.rollout is not None:
+        if is_ceremony_plan(status.plan):
+            # Not a deployment plan even if a rollout was recorded meanwhile: that rollout
+            # gets its own plan next.
+            complete_ceremony(group)
+        elif status.rollout is not None:
             status.observed_generation = generation
             status.rollout = None
             status.set_condition(
@@ -395,6 +441,7 @@ class SeiNodeDeploymentReconciler:
         else:
             await self.exposure.delete_networking(group)
         self.d.metrics.forget(ns, name)
+        self.retry_gate.forget(group.metadata.uid or "")
         self.d.errors.forget(CONTROLLER, ns, name)
         self.d.executor.metrics.delete_plan_active(CONTROLLER, ns, name)
         await self.objects.patch_finalizers(base, [f for f in finalizers if f != FINALIZER])

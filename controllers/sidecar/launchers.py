@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -23,6 +23,7 @@ from controllers.sidecar.simulator import SidecarSimulator
 __all__ = [
     "SEICTL_BIN_ENV",
     "SIDECAR_CONTAINER",
+    "HomeInitializer",
     "NodeKey",
     "SeictlLauncher",
     "SidecarLauncher",
@@ -34,6 +35,12 @@ SEICTL_BIN_ENV = "SEICTL_BIN"
 SIDECAR_CONTAINER = "sei-sidecar"
 NodeKey = tuple[str, str]  # (namespace, node name)
 Object = dict[str, Any]
+
+
+# What the pod's seid-init container leaves in the node's home before the sidecar starts
+# (``seid init``'s genesis.json, for one): (node, home directory, pod) -> None. No seid runs
+# here, so a test that needs those files provides them.
+HomeInitializer = Callable[[NodeKey, Path, Object], None]
 
 
 class SidecarLauncher(Protocol):
@@ -57,9 +64,12 @@ class SimulatorLauncher:
         self._started: set[NodeKey] = set()
 
     async def start(self, node: NodeKey, port: int, pod: Object) -> None:
+        simulated = self.simulator.node(*node)
         if node in self._started:
-            self.simulator.node(*node).restart()
+            simulated.restart()
         self._started.add(node)
+        # The sidecar's chain is the pod's SEI_CHAIN_ID, as for a real sidecar.
+        simulated.chain_id = _sidecar_env(pod).get("SEI_CHAIN_ID") or simulated.chain_id
         await self.simulator.serve_node(node[0], node[1], port)
 
     async def stop(self, node: NodeKey) -> None:
@@ -86,11 +96,13 @@ class SeictlLauncher:
         *,
         env: Mapping[str, str] | None = None,
         ready_timeout: float = 60.0,
+        init_home: HomeInitializer | None = None,
     ) -> None:
         self.binary = binary
         self.root = root
         self.extra_env = dict(env or {})
         self.ready_timeout = ready_timeout
+        self.init_home = init_home
         self._processes: dict[NodeKey, ManagedProcess] = {}
 
     def home(self, node: NodeKey) -> Path:
@@ -133,6 +145,8 @@ class SeictlLauncher:
         await self.stop(node)
         home = self.home(node)
         home.mkdir(parents=True, exist_ok=True)
+        if self.init_home is not None:
+            self.init_home(node, home, pod)
         process = ManagedProcess(
             f"seictl {node[0]}/{node[1]}",
             [str(self.binary), "serve", "--port", str(port)],

@@ -87,6 +87,10 @@ class LocalFleet:
         A node without a pod yet gets its port now, and refuses connections until it has one."""
         return f"http://{self._host}:{self._port((namespace, name))}"
 
+    @property
+    def launcher(self) -> SidecarLauncher:
+        return self._launcher
+
     def sidecar(self, namespace: str, name: str) -> RunningSidecar | None:
         return self._running.get((namespace, name))
 

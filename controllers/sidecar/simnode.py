@@ -34,6 +34,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from controllers.sidecar.simceremony import CEREMONY_EFFECTS, GenesisBucket
 from controllers.sidecar.simchain import ChainSimulation
 
 __all__ = [
@@ -181,6 +182,15 @@ class SimulatedNode(ChainSimulation):
     faults_served: list[tuple[str, Fault]] = field(default_factory=list)
     """(endpoint, fault) of every request answered with an injected fault."""
     tasks: dict[str, StoredTask] = field(default_factory=dict)
+    # Genesis ceremonies (controllers.sidecar.simceremony): the node's chain (its
+    # SEI_CHAIN_ID), the genesis bucket it shares with the other nodes, what its tasks left in
+    # its home directory (gentx, genesis; kept across restarts like the data volume), and the
+    # persistent peers set-genesis-peers wrote.
+    chain_id: str | None = None
+    moniker: str | None = None
+    bucket: GenesisBucket = field(default_factory=GenesisBucket)
+    home: dict[str, Any] = field(default_factory=dict)
+    persistent_peers: list[str] | None = None
 
     _failures: dict[str, _Failure] = field(default_factory=dict, init=False, repr=False)
     _faults: list[_FaultRule] = field(default_factory=list, init=False, repr=False)
@@ -372,15 +382,23 @@ class SimulatedNode(ChainSimulation):
     def _complete(self, task: StoredTask, error: str | None) -> None:
         if self.tasks.get(task.id) is not task:  # wiped or deleted while running
             return
+        if not error:
+            error = self._effect(task)
         task.status = "failed" if error else "completed"
         task.error = error or ""
         task.completed_at = _now()
-        if error:
-            return
+
+    def _effect(self, task: StoredTask) -> str | None:
+        """What a task that ran without an injected failure does; an error fails it."""
         if task.type == "mark-ready":
             self.ready = True
         elif task.type == "generate-identity" and self.node_id is None:
             self.node_id = secrets.token_hex(20)
+            params = task.params or {}
+            self.chain_id = self.chain_id or str(params.get("chainId") or "") or None
+            self.moniker = str(params.get("moniker") or "") or None
+        effect = CEREMONY_EFFECTS.get(task.type)
+        return effect(self, task.params or {}) if effect is not None else None
 
     def _invalid_params(self, task: StoredTask) -> str | None:
         """The parameter checks of the seictl handlers the controller's plans exercise."""

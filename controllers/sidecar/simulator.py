@@ -30,6 +30,7 @@ from typing import Any
 import structlog
 from aiohttp import web
 
+from controllers.sidecar.simceremony import GenesisBucket
 from controllers.sidecar.simnode import (
     SPEC_TASK_TYPES,
     Fault,
@@ -65,6 +66,8 @@ class SidecarSimulator:
         self.task_types = task_types
         self.auto_create = auto_create
         self.nodes: dict[NodeKey, SimulatedNode] = {}
+        # SEI_GENESIS_BUCKET of every node (genesis ceremonies, controllers.sidecar.simceremony).
+        self.bucket = GenesisBucket()
         self.port: int | None = None
         self._shared: web.AppRunner | None = None
         self._node_servers: dict[NodeKey, tuple[web.AppRunner, int]] = {}
@@ -77,7 +80,9 @@ class SidecarSimulator:
         key = (namespace, name)
         node = self.nodes.get(key)
         if node is None:
-            node = SimulatedNode(namespace, name, self.task_types, latency=self.latency)
+            node = SimulatedNode(
+                namespace, name, self.task_types, latency=self.latency, bucket=self.bucket
+            )
             self.nodes[key] = node
             if self.block_interval is not None:
                 node.produce_blocks(self.block_interval)

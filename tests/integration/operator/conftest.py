@@ -22,7 +22,7 @@ from controller_runtime.envtest import ControlPlane, eventually
 from controller_runtime.manager import Manager, ManagerOptions
 from controllers.operator import Operator, OperatorOptions, setup_operator
 from controllers.sidecar.client import HTTPSidecarClientFactory
-from controllers.sidecar.launchers import SeictlLauncher, SimulatorLauncher
+from controllers.sidecar.launchers import HomeInitializer, SeictlLauncher, SimulatorLauncher
 from controllers.sidecar.localfleet import LocalFleet
 from controllers.sidecar.simnode import SimulatedNode
 from controllers.sidecar.simulator import SidecarSimulator
@@ -141,18 +141,26 @@ async def run_operator(
         sidecars: str = "seictl",
         stall_threshold: float = 600.0,
         simulator: SidecarSimulator | None = None,
+        seictl_env: dict[str, str] | None = None,
+        init_home: HomeInitializer | None = None,
         **sim_options: Any,
     ) -> AsyncIterator[OperatorHarness]:
         """``simulator``: a started simulator the caller owns (and closes), so that several
         operator instances in turn talk to the same simulated sidecars; by default the
-        simulator modes start their own."""
+        simulator modes start their own. ``seictl_env`` and ``init_home`` go to the seictl
+        launcher (extra environment; what seid-init leaves in each node's home)."""
         rest = RestClient(await load_config(sei_cluster.kubeconfig))
         fleet: LocalFleet | None = None
         async with contextlib.AsyncExitStack() as local:
             local.push_async_callback(rest.close)
             if sidecars == "seictl":
                 assert simulator is None, "the seictl mode runs no simulator"
-                launcher: Any = SeictlLauncher(seictl_binary(), sei_cluster.log_dir / namespace)
+                launcher: Any = SeictlLauncher(
+                    seictl_binary(),
+                    sei_cluster.log_dir / namespace,
+                    env=seictl_env,
+                    init_home=init_home,
+                )
                 fleet = LocalFleet(Client(rest), launcher, namespace=namespace)
             else:
                 if simulator is None:

@@ -82,6 +82,7 @@ async def test_a_node_that_never_becomes_ready_stalls_the_rollout_once(
         progress = stalled["status"]["rollout"]["nodes"]
         assert [n["name"] for n in progress] == ["stall-0", "stall-1", "stall-2"]
         assert not any(n["ready"] for n in progress)
+
         # One Warning for the stalled rollout. Counted before it is superseded: the fixing
         # rollout may itself pass the 5 s threshold on a loaded machine and warn once more.
         async def stall_warnings() -> list[dict[str, Any]]:

@@ -8,6 +8,7 @@ a bare `pytest` builds it (or finds it cached) with hack/build-seictl.sh.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import socket
 import subprocess
@@ -20,6 +21,8 @@ import aiohttp
 import pytest
 import pytest_asyncio
 
+from controller_runtime.envtest import eventually
+from controllers.sidecar.api import TaskResultStatus
 from controllers.sidecar.client import HTTPSidecarClient, HTTPSidecarClientFactory
 from controllers.sidecar.launchers import (
     SEICTL_BIN_ENV,
@@ -47,6 +50,38 @@ def seictl_binary() -> Path:
     if not os.access(binary, os.X_OK):
         pytest.fail(f"{SEICTL_BIN_ENV}={binary} is not an executable seictl")
     return binary
+
+
+_GENESIS: dict[str, bytes] = {}
+
+
+async def initialised_genesis(workdir: Path, chain_id: str) -> bytes:
+    """A genesis.json as ``seid init`` leaves it in a pod (full application state), which
+    seictl's generate-gentx needs: seictl's embedded pacific-1 genesis, with ``chain_id``.
+    No seid runs here, so tests put this into a ceremony node's home themselves."""
+    if EMBEDDED_CHAIN not in _GENESIS:
+        launcher = SeictlLauncher(seictl_binary(), workdir, env={"SEI_CHAIN_ID": EMBEDDED_CHAIN})
+        node: NodeKey = ("seed", "genesis")
+        port = free_port()
+        try:
+            await launcher.start(node, port, {})
+            async with HTTPSidecarClientFactory() as factory:
+                client = factory.for_url(f"http://127.0.0.1:{port}")
+                task_id = await client.submit_task("configure-genesis")
+                await eventually(
+                    lambda: client.get_task(task_id),
+                    lambda r: r.status is TaskResultStatus.COMPLETED,
+                    timeout=60,
+                    message="embedded genesis written",
+                )
+            _GENESIS[EMBEDDED_CHAIN] = (
+                launcher.home(node) / "config" / "genesis.json"
+            ).read_bytes()
+        finally:
+            await launcher.close()
+    genesis = json.loads(_GENESIS[EMBEDDED_CHAIN])
+    genesis["chain_id"] = chain_id
+    return json.dumps(genesis).encode()
 
 
 @pytest.fixture(scope="session")
