@@ -5,6 +5,7 @@ problem ending in one line on stderr."""
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -23,7 +24,9 @@ from controllers.rollout_status.command import (
     EXIT_IN_PROGRESS,
     EXIT_STALLED,
     EXIT_TIMEOUT,
+    Display,
 )
+from controllers.rollout_status.verdict import evaluate
 
 from .test_rollout_verdict import NEW_IMAGE, rolling, steady
 
@@ -237,3 +240,33 @@ async def test_an_unreachable_api_server_is_one_line(
         "sei-controller rollout status: cannot reach the Kubernetes API server at "
         "https://127.0.0.1:1:"
     )
+
+
+def test_a_terminal_gets_the_block_redrawn_in_place() -> None:
+    out = io.StringIO()
+    display = Display(out, tty=True)
+    display.show(evaluate(rolling([True, False, False])))
+    first = out.getvalue()
+    display.show(evaluate(rolling([True, True, False])))
+    display.show(evaluate(steady()), final=True)
+    text = out.getvalue()
+    assert first.startswith("\x1b[J")
+    assert "1/3 updated" in first
+    height = len(first.splitlines())  # message, progress, header and one row per node
+    assert height == 6
+    second = text[len(first) :]
+    assert second.startswith(f"\x1b[{height}F\x1b[J")
+    assert "2/3 updated" in second
+    assert "successfully rolled out" not in text  # the final message is the caller's line
+
+
+def test_a_pipe_gets_one_line_per_change_and_no_escape_codes() -> None:
+    out = io.StringIO()
+    display = Display(out, tty=False)
+    for ready in ([True, False, False], [True, False, False], [True, True, False]):
+        display.show(evaluate(rolling(ready)))
+    assert "\x1b" not in out.getvalue()
+    assert [line.split(": ")[-1] for line in out.getvalue().splitlines()] == [
+        "1 of 3 nodes updated...",
+        "2 of 3 nodes updated...",
+    ]
