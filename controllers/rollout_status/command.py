@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import os
 import shutil
+import signal
 import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -48,6 +49,7 @@ RESOURCE_TYPES = frozenset(
 )
 EXIT_COMPLETE, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 EXIT_FAILED, EXIT_STALLED, EXIT_TIMEOUT, EXIT_IN_PROGRESS = 3, 4, 5, 6
+EXIT_INTERRUPTED = 130  # the shell's code for a command ended by SIGINT
 EXIT_CODES = {
     EXIT_COMPLETE: "the rollout completed (or none is pending and the group is Ready)",
     EXIT_ERROR: "the object, the kubeconfig or the API server could not be read",
@@ -56,6 +58,7 @@ EXIT_CODES = {
     EXIT_STALLED: "the rollout stalled (RolloutInProgress reason Stalled)",
     EXIT_TIMEOUT: "--timeout elapsed first",
     EXIT_IN_PROGRESS: "--watch=false and the rollout is still in progress",
+    EXIT_INTERRUPTED: "interrupted (Ctrl-C or SIGTERM) before the rollout ended",
 }
 _OUTCOME_EXIT = {
     Outcome.COMPLETE: EXIT_COMPLETE,
@@ -243,7 +246,7 @@ class Display:
             lines = screen(verdict, datetime.now(UTC))
             if final:  # the message is the command's last line, printed by the caller
                 lines = lines[1:]
-            columns = shutil.get_terminal_size().columns
+            columns = shutil.get_terminal_size().columns or 80  # a new pty may say 0
             self.out.write(redraw(self._height, lines, columns))
             self._height = len(lines)
         elif not final and verdict.message != self._last:
@@ -316,6 +319,11 @@ async def _follow(client: Client, namespace: str, name: str, args: argparse.Name
 
 async def rollout_status(args: argparse.Namespace) -> int:
     name: str = args.resource
+    # Ctrl-C (or SIGTERM) ends the watch quietly, as kubectl's does, not with a traceback.
+    loop, this = asyncio.get_running_loop(), asyncio.current_task()
+    assert this is not None
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, this.cancel)
     try:
         try:
             rest = await load_rest(args.kubeconfig)
@@ -329,3 +337,10 @@ async def rollout_status(args: argparse.Namespace) -> int:
     except StatusError as exc:
         print(f"{PROG}: {exc}", file=sys.stderr, flush=True)
         return exc.code
+    except asyncio.CancelledError:
+        newline = "\n" if sys.stderr.isatty() else ""  # after the terminal's echoed ^C
+        print(f"{newline}{PROG}: interrupted", file=sys.stderr, flush=True)
+        return EXIT_INTERRUPTED
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)

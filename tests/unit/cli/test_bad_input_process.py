@@ -6,6 +6,8 @@ interpreter prints at exit, such as an unclosed connection). No API server is ne
 from __future__ import annotations
 
 import os
+import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -92,3 +94,32 @@ def test_an_unreachable_api_server_is_one_line(argv: list[str], refused: Path) -
 def test_a_resource_that_is_not_a_seinodedeployment_is_one_line() -> None:
     code, _, err = command(["rollout", "status", "deployment/web"])
     assert "follows SeiNodeDeployments (snd/<name>), not 'deployment'" in one_line(code, err, 2)
+
+
+def test_rollout_status_interrupted_is_one_line(tmp_path: Path) -> None:
+    """Ctrl-C while it waits on a silent API server (one that accepts and never answers)."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        kubeconfig = tmp_path / "kubeconfig"
+        port = server.getsockname()[1]
+        kubeconfig.write_text(
+            REFUSED_KUBECONFIG.replace("https://127.0.0.1:1", f"http://127.0.0.1:{port}")
+        )
+        base = {k: v for k, v in os.environ.items() if not k.startswith(("SEI_", "KUBE"))}
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "controllers.cli", "rollout", "status", "snd/a",
+             f"--kubeconfig={kubeconfig}"],
+            env=base, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        try:
+            server.settimeout(60)
+            connection, _ = server.accept()  # the command is now waiting for an answer
+            proc.send_signal(signal.SIGINT)
+            _, err = proc.communicate(timeout=60)
+            connection.close()
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    assert one_line(proc.returncode, err, 130) == "sei-controller rollout status: interrupted"
