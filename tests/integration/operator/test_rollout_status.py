@@ -7,8 +7,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import pty
+import re
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from controller_runtime.client import Client
 from controller_runtime.envtest import ControlPlane, eventually
@@ -28,15 +30,7 @@ async def rollout_status(
 ) -> AsyncIterator[asyncio.subprocess.Process]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("KUBE")}
     proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "controllers.cli",
-        "rollout",
-        "status",
-        f"snd/{name}",
-        f"--kubeconfig={cp.kubeconfig}",
-        f"--namespace={namespace}",
-        "--timeout=5m",
+        *command(cp, namespace, name),
         env=env,
         cwd=REPO,
         stdout=asyncio.subprocess.PIPE,
@@ -49,6 +43,54 @@ async def rollout_status(
         if proc.returncode is None:
             proc.kill()
             await proc.wait()
+
+
+@contextlib.asynccontextmanager
+async def rollout_status_on_a_terminal(
+    cp: ControlPlane, namespace: str, name: str
+) -> AsyncIterator[tuple[asyncio.subprocess.Process, Callable[[], Awaitable[str]]]]:
+    """The command with its stdout on a pseudo-terminal; ``read()`` returns the next output
+    ("" once the command closed it)."""
+    primary, secondary = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KUBE")}
+    proc = await asyncio.create_subprocess_exec(
+        *command(cp, namespace, name),
+        env={**env, "COLUMNS": "120", "TERM": "xterm"},
+        cwd=REPO,
+        stdout=secondary,
+        stderr=asyncio.subprocess.PIPE,
+        start_new_session=True,
+    )
+    os.close(secondary)
+
+    async def read() -> str:
+        try:
+            data = await asyncio.wait_for(asyncio.to_thread(os.read, primary, 65536), LINE_TIMEOUT)
+        except OSError:  # EIO: every writer of the terminal is gone
+            return ""
+        return data.decode(errors="replace")
+
+    try:
+        yield proc, read
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+        os.close(primary)
+
+
+def command(cp: ControlPlane, namespace: str, name: str) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "controllers.cli",
+        "rollout",
+        "status",
+        f"snd/{name}",
+        f"--kubeconfig={cp.kubeconfig}",
+        f"--namespace={namespace}",
+        "--timeout=5m",
+    ]
 
 
 async def read_line(proc: asyncio.subprocess.Process) -> str:
@@ -114,3 +156,26 @@ async def test_exits_with_the_stall_code_when_the_rollout_stalls(
             c["reason"] for c in _status(stalled)["conditions"] if c["type"] == "RolloutInProgress"
         )
         assert reason == "Stalled"
+
+
+async def test_a_terminal_gets_a_progress_bar_with_each_node(
+    run_operator: OperatorFactory, kube: Client, namespace: str, sei_cluster: ControlPlane
+) -> None:
+    async with run_operator(sidecars="fleet-simulator") as op:
+        await _create_ready_group(op, kube, "tty")
+        held = op.sidecar("tty-1")
+        held.inject(Fault.SERVER_ERROR, endpoints={"submit"})
+        await _bump(kube, "tty", namespace, NEW_IMAGE)
+        screen = ""
+        async with rollout_status_on_a_terminal(sei_cluster, namespace, "tty") as (proc, terminal):
+            while not re.search(r"\[#+-*\] \d/3 updated", screen):
+                screen += await terminal()
+            assert "\x1b[J" in screen  # the block is redrawn in place
+            for node in ("tty-0", "tty-1", "tty-2"):
+                assert re.search(rf"{node} +Running +(updated|updating)", screen), screen
+            held.clear_faults()
+            while chunk := await terminal():
+                screen += chunk
+            assert await asyncio.wait_for(proc.wait(), 300) == EXIT_COMPLETE
+        assert "[##############################] 3/3 updated" in screen
+        assert screen.rstrip().endswith('seinodedeployment "tty" successfully rolled out')
