@@ -277,8 +277,11 @@ async def _follow(client: Client, namespace: str, name: str, args: argparse.Name
         try:
             async for obj in _watch(client, namespace, name, follow=args.watch):
                 updates.put_nowait(obj)
-        except Exception as exc:  # handed to the loop below, which owns the exit
+        except StatusError as exc:  # handed to the loop below, which owns the exit
             updates.put_nowait(exc)
+        except Exception as exc:  # e.g. a proxy answering the watch with something not JSON
+            reason = f"{type(exc).__name__}: {exc}".splitlines()[0]
+            updates.put_nowait(StatusError(f"following {namespace}/{name} failed: {reason}"))
 
     watcher = asyncio.create_task(pump(), name="rollout-status-watch")
     verdict: Verdict | None = None
