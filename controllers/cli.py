@@ -4,6 +4,8 @@ sei-controller run      the operator's manager (both controllers), as deployed i
 sei-controller dev      local dev mode: a local cluster, the operator and sidecars, a 3-replica
                         SeiNodeDeployment brought to Ready and upgraded in place, shown live;
                         then stays up for kubectl until Ctrl-C (or --exit-after-upgrade).
+sei-controller rollout status snd/<name>
+                        follow a SeiNodeDeployment's rollout until it ends
 sei-controller crds     print the sei.io CRDs (or write/check them in a directory)
 sei-controller version  print the version
 
@@ -26,6 +28,7 @@ from typing import NoReturn
 from controller_runtime.manager import BoolFlag
 from controllers import devmode
 from controllers.platform import Platform, env_var_name
+from controllers.rollout_status.command import add_rollout_arguments
 from controllers.run import StartupError, add_run_arguments, run
 
 DEFAULT_CRD_DIR = Path("config/crd")
@@ -139,6 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="fail if the files in --output (default config/crd) differ from generated ones",
     )
     crds.set_defaults(run=run_crds)
+    add_rollout_arguments(sub, _HelpFormatter)
     version = sub.add_parser("version", help="print the version")
     version.set_defaults(run=run_version)
     return parser
@@ -149,7 +153,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args, extras = parser.parse_known_args(argv)
     if extras:  # reported by the command they were given to, not by the top level
         commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-        commands.choices[args.command].error(f"unrecognized arguments: {' '.join(extras)}")
+        failing = getattr(args, "usage_parser", None) or commands.choices[args.command]
+        failing.error(f"unrecognized arguments: {' '.join(extras)}")
     try:
         return int(asyncio.run(args.run(args)))
     except StartupError as exc:

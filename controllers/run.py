@@ -55,6 +55,7 @@ __all__ = [
     "StartupError",
     "UsageError",
     "add_run_arguments",
+    "load_rest",
     "run",
     "run_options",
 ]
@@ -185,7 +186,9 @@ def _check_kubeconfig(path: str) -> None:
         raise StartupError(f"the kubeconfig {path} is not a kubeconfig (it has no clusters)")
 
 
-async def _load_rest(kubeconfig: str | None) -> RestClient:
+async def load_rest(kubeconfig: str | None) -> RestClient:
+    """The connection of --kubeconfig (else $KUBECONFIG, in-cluster, ~/.kube/config); one that
+    cannot be loaded is a StartupError naming the file and why."""
     path = kubeconfig or os.environ.get("KUBECONFIG")
     if path:
         _check_kubeconfig(path)
@@ -224,7 +227,7 @@ async def run(args: argparse.Namespace) -> int:
         platform = Platform.from_env()
     except PlatformConfigError as exc:
         raise StartupError(f"invalid platform configuration: {exc}") from None
-    rest = await _load_rest(args.kubeconfig)
+    rest = await load_rest(args.kubeconfig)
     options = run_options(args)
     try:
         if options.leader_election:

@@ -7,12 +7,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 import aiohttp
+import pytest
 import pytest_asyncio
 from prometheus_client import CollectorRegistry
 
@@ -30,10 +31,54 @@ from controllers.sidecar.url import SidecarURLResolver
 
 from ...fixtures.goldens import golden_platform
 from ..sidecar.conftest import seictl_binary
+from .request_log import TEST_OUTCOMES, RecordingRestClient, RequestLog
 
 REPO = Path(__file__).resolve().parents[3]
 NODEPOOL_LABEL = "karpenter.sh/nodepool"
+RBAC_CHECK = "test_rbac_verbs.py"
 T = TypeVar("T")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> Generator[None]:
+    """The RBAC check (RBAC_CHECK) runs last, after every e2e test whose requests it checks,
+    whenever any e2e test of this directory runs: also when -k/-m deselected it or only some
+    files were given. It must not be left out silently (on a subset it checks less, and says
+    so)."""
+    here = Path(__file__).parent
+    checks = [i for i in items if i.path.parent == here and i.path.name == RBAC_CHECK]
+    yield  # -k / -m deselection happens in here
+    selected = [i for i in items if i in checks]
+    items[:] = [i for i in items if i not in checks]
+    e2e = [i for i in items if i.path.parent == here]
+    if e2e and not checks:  # its file was not collected: collect it beside the e2e tests
+        package = e2e[0].getparent(pytest.Module).parent  # type: ignore[union-attr]
+        module = pytest.Module.from_parent(package, path=here / RBAC_CHECK)
+        checks = [i for i in module.collect() if isinstance(i, pytest.Item)]
+    if selected or e2e:
+        items.extend(checks)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Records each test's outcome for the RBAC check: its first phase not passed, else
+    passed once its call passed."""
+    report = yield
+    outcomes = item.config.stash.setdefault(TEST_OUTCOMES, {})
+    first_news = outcomes.get(item.nodeid, "passed") == "passed"
+    if first_news and (report.when == "call" or report.outcome != "passed"):
+        outcomes[item.nodeid] = report.outcome
+    return report
+
+
+@pytest.fixture(scope="session")
+def e2e_requests() -> RequestLog:
+    """Every request of every operator manager the e2e tests run (the RBAC check's input)."""
+    return RequestLog()
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
@@ -131,7 +176,7 @@ OperatorFactory = Callable[..., contextlib.AbstractAsyncContextManager[OperatorH
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def run_operator(
-    sei_cluster: ControlPlane, namespace: str, kube: Client
+    sei_cluster: ControlPlane, namespace: str, kube: Client, e2e_requests: RequestLog
 ) -> AsyncIterator[OperatorFactory]:
     """``async with run_operator(sidecars="seictl"|"fleet-simulator"|"simulator") as op``."""
     stack = contextlib.AsyncExitStack()
@@ -177,7 +222,9 @@ async def run_operator(
                 resolver = simulator.url_for
             factory = await local.enter_async_context(HTTPSidecarClientFactory(resolver))
             registry = CollectorRegistry()
-            manager_rest = RestClient(rest.configuration, registry=registry)
+            manager_rest = RecordingRestClient(
+                rest.configuration, registry=registry, log=e2e_requests
+            )
             local.push_async_callback(manager_rest.close)
             manager = Manager(
                 manager_rest,

@@ -1,5 +1,8 @@
 """A RestClient that records what each request asks of RBAC: (API group, resource or
-resource/subresource, verb) as the API server's authorizer sees it, and which were forbidden."""
+resource/subresource, verb) as the API server's authorizer sees it, and which were forbidden.
+
+Every operator manager of the e2e tests records into one session-wide log (the ``e2e_requests``
+fixture); test_rbac_verbs.py, ordered last, checks it against config/rbac."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from controller_runtime.client import ForbiddenError, RestClient
@@ -47,6 +51,14 @@ def access_of(method: str, path: str, watch: bool = False) -> Access | None:
 class RequestLog:
     accesses: set[Access] = field(default_factory=set)
     forbidden: list[str] = field(default_factory=list)
+
+    def update(self, other: RequestLog) -> None:
+        self.accesses |= other.accesses
+        self.forbidden += other.forbidden
+
+
+# nodeid -> "passed" | "failed" | "skipped" of every test run in the session (the worst phase).
+TEST_OUTCOMES = pytest.StashKey[dict[str, str]]()
 
 
 class RecordingRestClient(RestClient):

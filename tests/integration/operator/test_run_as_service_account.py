@@ -4,8 +4,8 @@ electing a leader on the Lease bc1f5b0a.sei.io in the manager's namespace. Under
 the leader takes a SeiNodeDeployment to Ready, through an InPlace image rollout and a
 scale-down; when it stops, it releases the Lease and the other replica takes over and deletes
 the group. Every request is recorded as the authorizer sees it (group, resource, verb): none is
-forbidden, and config/rbac grants nothing the run did not use beyond the listed paths this
-scenario does not take."""
+forbidden, the leader-election Role grants exactly what the electors used, and the managers'
+requests join the e2e suite's log, which test_rbac_verbs.py checks against the manager-role."""
 
 from __future__ import annotations
 
@@ -35,45 +35,11 @@ from controllers.sidecar.simulator import SidecarSimulator
 
 from ...fixtures.goldens import golden_platform
 from ..deploy.kubectl import MANAGER_NAMESPACE, MANAGER_SERVICE_ACCOUNT, apply_default_config
-from .request_log import Access, RecordingRestClient, RequestLog, granted
+from .request_log import RecordingRestClient, RequestLog, granted
 from .test_group_inplace import NEW_IMAGE, group
 
 SND = "sei.io/v1alpha1", "SeiNodeDeployment"
 REPO = Path(__file__).resolve().parents[3]
-# Granted for paths this scenario does not take (each one is in the controllers' code).
-NOT_EXERCISED: dict[Access, str] = {
-    **{
-        (group, resource, "list"): "the reflector's list+watch fallback (no streaming lists)"
-        for group, resource in [
-            ("", "persistentvolumeclaims"),
-            ("", "services"),
-            ("apps", "statefulsets"),
-            ("batch", "jobs"),
-            ("sei.io", "seinodes"),
-            ("sei.io", "seinodedeployments"),
-        ]
-    },
-    ("", "services", "create"): "the first apply creates: authorized as create, logged as patch",
-    ("apps", "statefulsets", "create"): "idem",
-    ("", "events", "patch"): "the recorder aggregates an event repeated many times",
-    ("", "pods", "get"): "read while a StatefulSet rolls (the roll may end between reconciles)",
-    ("", "pods", "delete"): "only a pod that blocks its StatefulSet's roll",
-    ("", "services", "delete"): "bootstrap (snapshot) nodes: the bootstrap Service",
-    ("batch", "jobs", "create"): "bootstrap (snapshot) nodes: the bootstrap Job",
-    ("batch", "jobs", "delete"): "idem",
-    ("batch", "jobs", "get"): "a bootstrap Job the cache does not show yet is read directly",
-    ("sei.io", "seinodes", "get"): "a fork's exporter is read directly before it is called gone",
-    **{
-        (group, resource, verb): "group networking and monitoring (spec.networking/.monitoring)"
-        for group, resource in [
-            ("gateway.networking.k8s.io", "httproutes"),
-            ("monitoring.coreos.com", "servicemonitors"),
-        ]
-        for verb in ("list", "create", "patch", "delete")
-    },
-    ("sei.io", "seinodes/finalizers", "update"): "OwnerReferencesPermissionEnforcement",
-    ("sei.io", "seinodedeployments/finalizers", "update"): "idem",
-}
 
 
 @dataclass
@@ -149,8 +115,12 @@ def status(obj: dict[str, Any]) -> dict[str, Any]:
     return obj.get("status") or {}
 
 
-async def test_service_account_replicas_run_a_group_with_exactly_the_granted_verbs(
-    sei_cluster: ControlPlane, kube: Client, namespace: str, monkeypatch: pytest.MonkeyPatch
+async def test_service_account_replicas_run_a_group_forbidden_nothing(
+    sei_cluster: ControlPlane,
+    kube: Client,
+    namespace: str,
+    monkeypatch: pytest.MonkeyPatch,
+    e2e_requests: RequestLog,
 ) -> None:
     # The elector's own connection (a RestClient made by the manager) is recorded too.
     lease_log = RequestLog()
@@ -220,10 +190,10 @@ async def test_service_account_replicas_run_a_group_with_exactly_the_granted_ver
 
     logs = (first.log, second.log, lease_log)
     assert [f for log in logs for f in log.forbidden] == []
+    e2e_requests.update(first.log)
+    e2e_requests.update(second.log)
     used = first.log.accesses | second.log.accesses
-    role = granted(REPO / "config" / "rbac" / "role.yaml")
-    assert sorted(used - role) == []
-    assert sorted(role - used - NOT_EXERCISED.keys()) == []
+    assert sorted(used - granted(REPO / "config" / "rbac" / "role.yaml")) == []
     lease_role = granted(REPO / "config" / "rbac" / "leader_election_role.yaml")
     assert sorted(lease_log.accesses - lease_role) == []
     assert sorted(lease_role - lease_log.accesses) == []

@@ -1,0 +1,1 @@
+"""``sei-controller rollout status``: follows a SeiNodeDeployment's rollout until it ends."""
