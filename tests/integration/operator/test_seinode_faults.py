@@ -184,6 +184,9 @@ async def test_budgeted_task_is_retried_until_it_succeeds(
     async with run_operator(sidecars="simulator") as op:
         sidecar = op.sidecar("ceremony-0")
         sidecar.fail("configure-genesis", "genesis.json not found in the genesis bucket", times=2)
+        # What the group's assembly would have uploaded by the third run (no group here).
+        op.simulator.bucket.put("sei-e2e/genesis.json", {"chain_id": "sei-e2e"})
+        op.simulator.bucket.put("sei-e2e/peers.json", [])
         ceremony = {
             "chainId": "sei-e2e",
             "stakingAmount": "10000000usei",
@@ -214,9 +217,15 @@ async def test_exhausted_retry_budget_fails_the_node_with_the_task_detail(
         await kube.create(seinode("budget-0", namespace))
         held = await _held(sidecar, "configure-genesis")
 
-        # While a task runs the executor writes nothing, so this budget is the one it reads
-        # once the task fails; wait until the operator's cache shows it.
-        node = await op.node("budget-0")
+        # While a submitted task runs the executor writes nothing, so this budget is the one it
+        # reads once the task fails. The submission itself is written after the sidecar took the
+        # task (and its merge patch replaces the task list): patch only once it is stored.
+        node = await eventually(
+            lambda: kube.get("sei.io/v1alpha1", "SeiNode", "budget-0", namespace),
+            lambda n: bool(plan_task(n, "configure-genesis").get("submittedAt")),
+            timeout=60,
+            message="configure-genesis submission stored",
+        )
         index = next(i for i, t in enumerate(node["status"]["plan"]["tasks"]) if t["id"] == held.id)
         path = f"/status/plan/tasks/{index}"
         await kube.status().patch(
