@@ -125,8 +125,7 @@ class SidecarTask:
             await self._resubmit()
             return TaskState.RUNNING
         except SidecarError as exc:
-            logger.info("polling sidecar task failed", error=str(exc))
-            return TaskState.RUNNING
+            raise TransientTaskError(str(exc)) from exc
         if result.status == TaskResultStatus.COMPLETED:
             self._state = TaskState.COMPLETE
         elif result.status == TaskResultStatus.FAILED:

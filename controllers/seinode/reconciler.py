@@ -50,7 +50,15 @@ from controllers.seinode.metrics import SeiNodeMetrics
 from controllers.seinode.node import sidecar_port
 from controllers.seinode.peers import label_sources, resolve_peers
 from controllers.seinode.running import RunningNode
-from controllers.seinode.status import FINALIZER, Transition, blocks_rollout, phase_of, transition
+from controllers.seinode.status import (
+    FINALIZER,
+    REASON_TASK_STALLED,
+    Transition,
+    blocks_rollout,
+    note_stall,
+    phase_of,
+    transition,
+)
 from controllers.sidecar.api import SidecarClient, SidecarClientFactory
 
 log = structlog.get_logger("seinode")
@@ -320,12 +328,15 @@ class SeiNodeReconciler:
         if not render.needs_bootstrap(node) or _bootstrap_done(node):
             await self.apply_workload(base, node)
         step = await self.d.executor.step(plan, self.task_context(node), CONTROLLER_NAME)
+        stall_changed = note_stall(node, step.stalled)
+        if stall_changed and step.stalled is not None:
+            self.event(node, "Warning", REASON_TASK_STALLED, step.stalled)
         changes: list[Transition] = []
         if plan.phase == TaskPlanPhase.COMPLETE:
             changes.append(transition(node, SeiNodePhase.RUNNING))
         elif plan.phase == TaskPlanPhase.FAILED:
             changes.append(transition(node, SeiNodePhase.FAILED))
-        if step.persist or changes:
+        if step.persist or changes or stall_changed:
             await self.write_status(base, node)
         for change in changes:
             self.record_transition(node, change)
