@@ -160,3 +160,43 @@ async def test_unicode_beyond_the_bmp_reaches_the_workload(
             for e in c.get("env") or []
         ]
         assert {"name": "SEI_CHAIN_ID", "value": chain} in env
+
+
+async def test_group_child_the_api_server_refuses_is_reported(
+    run_operator: OperatorFactory, kube: Client, namespace: str
+) -> None:
+    # Was: every pass failed creating the child (422) and retried with backoff, no status.
+    group = {
+        "apiVersion": "sei.io/v1alpha1",
+        "kind": "SeiNodeDeployment",
+        "metadata": {"name": "odd-group", "namespace": namespace},
+        "spec": {
+            "replicas": 1,
+            "template": {
+                "metadata": {"labels": {"not a label key": "x"}},
+                "spec": seinode("unused", namespace)["spec"],
+            },
+            "updateStrategy": {"type": "InPlace"},
+        },
+    }
+    async with run_operator(sidecars="simulator") as op:
+        await kube.create(group)
+        events = await eventually(
+            lambda: op.events("odd-group"),
+            lambda evs: any(e["reason"] == "SeiNodeCreateFailed" for e in evs),
+            timeout=60,
+            message="SeiNodeCreateFailed event",
+        )
+        failed = next(e for e in events if e["reason"] == "SeiNodeCreateFailed")
+        assert failed["type"] == "Warning"
+        assert "not a label key" in failed["message"]
+        stored = await eventually(
+            lambda: kube.get("sei.io/v1alpha1", "SeiNodeDeployment", "odd-group", namespace),
+            lambda obj: bool((obj.get("status") or {}).get("phase")),
+            timeout=60,
+            message="group status written",
+        )
+        assert stored["status"].get("readyReplicas", 0) == 0
+        errors = "controller_runtime_reconcile_errors_total"
+        assert op.metric(errors, controller="seinodedeployment") == 0
+        assert op.metric(PANICS, controller="seinodedeployment") == 0
