@@ -14,6 +14,7 @@ import os
 
 from hypothesis import HealthCheck, settings
 
+PROFILE = os.environ.get("BADINPUT_PROFILE", "ci")
 PROFILES = {
     "ci": settings(max_examples=30, derandomize=True, database=None),
     "thorough": settings(max_examples=400, print_blob=True),
@@ -22,7 +23,10 @@ PROFILES = {
 # Examples share the test's namespace (a function-scoped fixture) on purpose: every example
 # creates objects under fresh names, so nothing one example leaves behind affects another.
 BADINPUT = settings(
-    PROFILES[os.environ.get("BADINPUT_PROFILE", "ci")],
+    PROFILES[PROFILE],
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
+
+# Operator runs (one per example, each a full batch): 2 in CI, 8 when thorough.
+BATCHES = 8 if PROFILE == "thorough" else 2
