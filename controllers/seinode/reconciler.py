@@ -150,8 +150,8 @@ class SeiNodeReconciler:
 
     async def _reject_child(self, base: Object, node: SeiNode, err: InvalidError) -> NoReturn:
         """A child rendered from an accepted spec that the API server refuses (422): values
-        the SeiNode schema cannot check, e.g. podLabels that are no label, an image with
-        spaces. The same spec renders the same child, so only a spec change can help."""
+        the SeiNode schema cannot check, e.g. podLabels that are no labels, sidecar requests
+        above its limits. The same spec renders the same child: only a spec change can help."""
         await self._reject_spec(base, node, f"the API server rejects a child: {err.message}")
 
     async def _unblock_rollout(self, node: SeiNode, statefulset: Object) -> None:
