@@ -100,7 +100,14 @@ class TaskError(Exception):
 
 
 class TransientTaskError(TaskError):
-    """Retry on a later reconcile (after the poll interval); nothing is persisted."""
+    """Retry on a later reconcile (after the poll interval); nothing is persisted.
+
+    ``quiet``: an expected wait (a sidecar whose pod is not up yet), retried without being
+    reported as a stall."""
+
+    def __init__(self, message: str, *, quiet: bool = False) -> None:
+        super().__init__(message)
+        self.quiet = quiet
 
 
 class TerminalTaskError(TaskError):
@@ -263,10 +270,9 @@ class StepResult:
     stalled: str | None = None
 
 
-def _stalled(task: PlannedTask, why: str, *, persist: bool) -> StepResult:
-    return StepResult(
-        persist=persist, requeue_after=TASK_POLL_INTERVAL, stalled=f"task {task.type}: {why}"
-    )
+def _stalled(task: PlannedTask, why: str | None, *, persist: bool) -> StepResult:
+    stalled = f"task {task.type}: {why}" if why is not None else None
+    return StepResult(persist=persist, requeue_after=TASK_POLL_INTERVAL, stalled=stalled)
 
 
 class PlanExecutor:
@@ -308,7 +314,8 @@ class PlanExecutor:
                 return self._fail(plan, current, str(exc), ctx, controller)
             except TransientTaskError as exc:
                 logger.info("task not submitted yet, retrying", error=str(exc))
-                return _stalled(current, f"submitting it failed: {exc}", persist=False)
+                why = None if exc.quiet else f"submitting it failed: {exc}"
+                return _stalled(current, why, persist=False)
             except Exception as exc:
                 # Any other failure of Execute is transient, as in the reference; it is a bug
                 # in a task, so it is logged with its traceback.
@@ -321,7 +328,8 @@ class PlanExecutor:
             state = await task.status()
         except TransientTaskError as exc:
             logger.info("task state unknown, polling again", error=str(exc))
-            return _stalled(current, f"polling it failed: {exc}", persist=submitted)
+            why = None if exc.quiet else f"polling it failed: {exc}"
+            return _stalled(current, why, persist=submitted)
         except Exception as exc:
             logger.exception("task status raised unexpectedly", error=str(exc))
             return _stalled(current, f"polling it failed: {exc!r}", persist=submitted)

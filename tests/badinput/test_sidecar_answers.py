@@ -20,8 +20,10 @@ from hypothesis import strategies as st
 
 from controllers.sidecar.api import (
     SidecarError,
+    SidecarMalformedError,
     SidecarStatus,
     SidecarUnavailableError,
+    SidecarUnreachableError,
     TaskResult,
 )
 from controllers.sidecar.client import MAX_BODY_BYTES, HTTPSidecarClient, HTTPSidecarClientFactory
@@ -72,11 +74,26 @@ async def test_malformed_answer_is_a_sidecar_error_saying_what_was_wrong(
     unexpected_status = answer == Answer.HTML_OK and call == "submit"
     expected = "HTTP 200: '<!DOCTYPE html>" if unexpected_status else EXPECTED[answer]
     assert expected in str(caught.value)
-    # Statuses other than the gateway ones are the answerer's own errors; every other
-    # malformed answer means nothing sound answered.
-    if answer != Answer.HTML_ERROR and not unexpected_status:
-        assert isinstance(caught.value, SidecarUnavailableError)
+    # The error type says which: an answer that is no sidecar answer (Malformed), nothing
+    # sound answering in time or a gateway's error (Unavailable), the answerer's own error
+    # status (the base SidecarError).
+    assert type(caught.value) is _error_type(answer, unexpected_status)
     assert sidecars.standin.served == [(NAMESPACE, NODE, kind, answer)]
+
+
+def _error_type(answer: Answer, unexpected_status: bool) -> type[SidecarError]:
+    if answer == Answer.HTML_ERROR or unexpected_status:
+        return SidecarError
+    if answer in (Answer.TRICKLE, Answer.HTML_GATEWAY):
+        return SidecarUnavailableError
+    return SidecarMalformedError
+
+
+async def test_a_sidecar_not_listening_is_unreachable() -> None:
+    async with HTTPSidecarClientFactory(timeout=TIMEOUT) as factory:
+        client = factory.for_url("http://127.0.0.1:1")
+        with pytest.raises(SidecarUnreachableError, match="cannot connect"):
+            await client.status()
 
 
 async def test_html_error_page_is_cut_to_a_printable_snippet(

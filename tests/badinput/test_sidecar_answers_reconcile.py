@@ -122,3 +122,17 @@ async def test_content_type_alone_does_not_stall_a_node(
             timeout=10,
             message="wrong content type served",
         )
+
+
+async def test_a_sidecar_not_listening_yet_is_no_stall(
+    run_operator: OperatorFactory, kube: Client, namespace: str
+) -> None:
+    """The local fleet serves a node's sidecar only once its pod runs: until then connections
+    are refused, as after every real pod start. That is waited out quietly."""
+    async with run_operator(sidecars="fleet-simulator") as op:
+        await kube.create(seinode("fresh", namespace))
+        node = await op.wait_node(
+            "fresh", lambda o: (o.get("status") or {}).get("phase") == "Running"
+        )
+        assert condition(node, "TaskProgressing") is None
+        assert await _warnings(op, "fresh") == []

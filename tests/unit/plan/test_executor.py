@@ -29,7 +29,11 @@ from controllers.plan import (
 )
 from controllers.plan.ids import new_plan_id, task_id
 from controllers.seinode.planners import build_node_plan
-from controllers.sidecar.api import SidecarUnavailableError, TaskResultStatus
+from controllers.sidecar.api import (
+    SidecarUnavailableError,
+    SidecarUnreachableError,
+    TaskResultStatus,
+)
 from tests.unit.plan.fakes import FIXED_NOW, FakeSidecar, sidecar_context
 from tests.unit.plan.nodes import genesis_node, snapshot_node
 
@@ -417,6 +421,19 @@ async def test_submit_error_requeues_after_five_seconds_and_keeps_the_task_pendi
         stalled="task snapshot-restore: submitting it failed: connection refused",
     )
     assert plan.tasks[0].status == TaskStatus.PENDING
+    assert plan.tasks[0].submitted_at is None
+
+
+async def test_a_sidecar_not_listening_yet_is_retried_without_a_stall(
+    executor: PlanExecutor, sidecar: FakeSidecar
+) -> None:
+    """Every new pod's first seconds: connection refused is expected, not news."""
+    plan = build_node_plan(snapshot_node())
+    sidecar.submit_error = SidecarUnreachableError("cannot connect: Connection refused")
+
+    result = await executor.step(plan, sidecar_context(snapshot_node(), sidecar))
+
+    assert result == StepResult(persist=False, requeue_after=5.0, stalled=None)
     assert plan.tasks[0].submitted_at is None
 
 
