@@ -96,6 +96,14 @@ def parse(selector: str | None) -> Selector:
         i += 1
         return tokens[i - 1]
 
+    def value() -> str:
+        """The value after ``=``, ``==`` or ``!=``: empty (``k=``) is a value, as in
+        Kubernetes (it matches the label ``k`` set to "")."""
+        nonlocal i
+        if i >= len(tokens) or tokens[i] == ",":
+            return ""
+        return take()
+
     while i < len(tokens):
         tok = take()
         if tok == "!":
@@ -107,10 +115,10 @@ def parse(selector: str | None) -> Selector:
                 reqs.append(Requirement(key, "Exists"))
             elif nxt in ("=", "=="):
                 take()
-                reqs.append(Requirement(key, "In", (take(),)))
+                reqs.append(Requirement(key, "In", (value(),)))
             elif nxt == "!=":
                 take()
-                reqs.append(Requirement(key, "NotIn", (take(),)))
+                reqs.append(Requirement(key, "NotIn", (value(),)))
             elif nxt in (">", "<"):
                 take()
                 reqs.append(Requirement(key, "Gt" if nxt == ">" else "Lt", (take(),)))

@@ -82,10 +82,13 @@ class CelRule:
     rule: str
     message: str
     check: Callable[[Any], bool]
+    # The field the API server blames (``fieldPath``, relative to the model, e.g. ``.image``);
+    # None blames the object the rule is on.
+    field_path: str | None = None
 
 
 def cel_rule(
-    rule: str, message: str
+    rule: str, message: str, field_path: str | None = None
 ) -> Callable[[Callable[[_Model], bool]], Callable[[_Model], bool]]:
     """Declare a method ``(self) -> bool`` as the Python side of a CEL rule on its model.
 
@@ -95,7 +98,9 @@ def cel_rule(
     """
 
     def decorate(check: Callable[[_Model], bool]) -> Callable[[_Model], bool]:
-        check.__cel_rule__ = CelRule(rule=rule, message=message, check=check)  # type: ignore[attr-defined]
+        check.__cel_rule__ = CelRule(  # type: ignore[attr-defined]
+            rule=rule, message=message, check=check, field_path=field_path
+        )
         return check
 
     return decorate

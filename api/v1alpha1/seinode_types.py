@@ -33,6 +33,12 @@ __all__ = [
 ]
 
 DEFAULT_SIDECAR_PORT: Final = 7777
+# Go's unicode.IsSpace, which CEL's trim() and the kubelet's image check both use (Python's
+# str.isspace differs: it counts U+001C..U+001F and not U+0085's neighbours the same way).
+GO_SPACE: Final = (
+    "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
+    "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
 
 
 class EntrypointConfig(SeiModel):
@@ -52,8 +58,14 @@ class SidecarConfig(SeiModel):
     image: str | None = Field(
         default=None, description="Sidecar image; empty means the default image."
     )
+    # Bounded to what a containerPort can be (0 meaning the default): any other value is
+    # accepted by the reference CRD but makes every StatefulSet apply fail (422), so such a
+    # node could never start. Narrowing rejects no node that could ever run.
     port: Int32 = Field(
-        default=DEFAULT_SIDECAR_PORT, description="Sidecar HTTP port; 0 means 7777."
+        default=DEFAULT_SIDECAR_PORT,
+        ge=0,
+        le=65535,
+        description="Sidecar HTTP port; 0 means 7777.",
     )
     resources: ResourceRequirements | None = Field(
         default=None, description="Requests and limits of the sidecar container."
@@ -143,6 +155,16 @@ class SeiNodeSpec(SeiModel):
     )
     def _replayer_needs_peers(self) -> bool:
         return self.replayer is None or bool(self.peers)
+
+    # Not in the reference CRD: such an image passes the StatefulSet but no pod of it can be
+    # created (the kubelet's validation trims), so the node would wait forever, silently.
+    @cel_rule(
+        "self.image == self.image.trim()",
+        "image must not have leading or trailing whitespace",
+        field_path=".image",
+    )
+    def _image_is_trimmed(self) -> bool:
+        return self.image == self.image.strip(GO_SPACE)
 
     def snapshot_source(self) -> SnapshotSource | None:
         """fullNode or validator snapshot, the replayer snapshot, else None (archive)."""

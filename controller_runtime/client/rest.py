@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import platform
+import re
 import ssl
 import sys
 import weakref
@@ -37,6 +38,32 @@ MAX_RETRY_WAIT = 10.0
 DEFAULT_TIMEOUT = 30.0
 
 Params = Mapping[str, str | int | bool | None] | Sequence[tuple[str, str]]
+
+# A surrogate pair escape in ASCII JSON text, not itself escaped (an even run of backslashes
+# before it). json.dumps writes lowercase hex.
+_PAIR = re.compile(r"(?<!\\)((?:\\\\)*)\\u(d[89ab][0-9a-f]{2})\\u(d[c-f][0-9a-f]{2})")
+
+
+def _raw_pair(match: re.Match[str]) -> str:
+    high, low = int(match.group(2), 16), int(match.group(3), 16)
+    return match.group(1) + chr(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00))
+
+
+def encode_body(body: Any, content_type: str) -> bytes | str:
+    """The request body for ``content_type``. JSON is JSON; a YAML body (server-side apply) is
+    JSON text that YAML reads alike. YAML has no surrogate-pair escapes, so the JSON way of
+    escaping a character beyond U+FFFF (a pair of \\u escapes) makes the server answer 400
+    "invalid Unicode character escape code": such characters go raw in UTF-8 instead (YAML
+    prints them). Everything else stays escaped as ASCII JSON, and DEL, the one raw ASCII
+    character YAML does not print, is escaped too."""
+    if isinstance(body, bytes):
+        return body
+    text = json.dumps(body)
+    if not content_type.endswith("yaml"):
+        return text
+    text = _PAIR.sub(_raw_pair, text).replace("\x7f", "\\u007f")
+    return text.encode("utf-8")
+
 
 _metrics: weakref.WeakKeyDictionary[CollectorRegistry, Counter] = weakref.WeakKeyDictionary()
 
@@ -173,7 +200,7 @@ class RestClient:
         accept: str,
         timeout: float | None,
     ) -> bytes:
-        data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body))
+        data = None if body is None else encode_body(body, content_type)
         query = _query(params)
         client_timeout = aiohttp.ClientTimeout(total=timeout or self.timeout)
         for attempt in range(MAX_RETRIES + 1):

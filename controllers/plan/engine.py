@@ -100,7 +100,14 @@ class TaskError(Exception):
 
 
 class TransientTaskError(TaskError):
-    """Retry on a later reconcile (after the poll interval); nothing is persisted."""
+    """Retry on a later reconcile (after the poll interval); nothing is persisted.
+
+    ``quiet``: an expected wait (a sidecar whose pod is not up yet), retried without being
+    reported as a stall."""
+
+    def __init__(self, message: str, *, quiet: bool = False) -> None:
+        super().__init__(message)
+        self.quiet = quiet
 
 
 class TerminalTaskError(TaskError):
@@ -121,8 +128,9 @@ class Task(Protocol):
     ``execute`` is a command and must be idempotent; it raises :class:`TransientTaskError` or
     :class:`TerminalTaskError`. The executor calls it until it first succeeds in an attempt
     (and again after a retry); later steps of the attempt only call ``status``, which must then
-    work on its own. ``status`` never raises; once it reported Complete or Failed it keeps doing
-    so within the step. ``error`` is the failure message when Failed."""
+    work on its own. ``status`` raises only :class:`TransientTaskError`, when it cannot tell
+    the state this step (the task counts as still running); once it reported Complete or
+    Failed it keeps doing so within the step. ``error`` is the failure message when Failed."""
 
     async def execute(self) -> None: ...
 
@@ -257,6 +265,14 @@ class StepResult:
 
     persist: bool
     requeue_after: float | None
+    # Why the current task could not advance this step: a transient failure of submitting or
+    # of polling it (None when it advanced or simply still runs). Owners surface it.
+    stalled: str | None = None
+
+
+def _stalled(task: PlannedTask, why: str | None, *, persist: bool) -> StepResult:
+    stalled = f"task {task.type}: {why}" if why is not None else None
+    return StepResult(persist=persist, requeue_after=TASK_POLL_INTERVAL, stalled=stalled)
 
 
 class PlanExecutor:
@@ -298,20 +314,25 @@ class PlanExecutor:
                 return self._fail(plan, current, str(exc), ctx, controller)
             except TransientTaskError as exc:
                 logger.info("task not submitted yet, retrying", error=str(exc))
-                return StepResult(persist=False, requeue_after=TASK_POLL_INTERVAL)
+                why = None if exc.quiet else f"submitting it failed: {exc}"
+                return _stalled(current, why, persist=False)
             except Exception as exc:
                 # Any other failure of Execute is transient, as in the reference; it is a bug
                 # in a task, so it is logged with its traceback.
                 logger.exception("task execute raised unexpectedly", error=str(exc))
-                return StepResult(persist=False, requeue_after=TASK_POLL_INTERVAL)
+                return _stalled(current, f"submitting it failed: {exc!r}", persist=False)
             current.submitted_at = ctx.now()
             submitted = True
 
         try:
             state = await task.status()
+        except TransientTaskError as exc:
+            logger.info("task state unknown, polling again", error=str(exc))
+            why = None if exc.quiet else f"polling it failed: {exc}"
+            return _stalled(current, why, persist=submitted)
         except Exception as exc:
             logger.exception("task status raised unexpectedly", error=str(exc))
-            return StepResult(persist=submitted, requeue_after=TASK_POLL_INTERVAL)
+            return _stalled(current, f"polling it failed: {exc!r}", persist=submitted)
 
         if state == TaskState.COMPLETE:
             current.status = TaskStatus.COMPLETE

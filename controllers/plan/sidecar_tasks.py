@@ -40,6 +40,7 @@ from controllers.sidecar.api import (
     SidecarClient,
     SidecarError,
     SidecarTaskNotFoundError,
+    SidecarUnreachableError,
     TaskResultStatus,
 )
 
@@ -109,7 +110,7 @@ class SidecarTask:
             await client.submit_task(self.task_type, self.params.request(), self.task_id)
         except SidecarError as exc:
             # Rejections (400) included: a sidecar of another version may accept it later.
-            raise TransientTaskError(str(exc)) from exc
+            raise _transient(exc) from exc
         if self.fire_and_forget:
             self._state = TaskState.COMPLETE
 
@@ -125,8 +126,7 @@ class SidecarTask:
             await self._resubmit()
             return TaskState.RUNNING
         except SidecarError as exc:
-            logger.info("polling sidecar task failed", error=str(exc))
-            return TaskState.RUNNING
+            raise _transient(exc) from exc
         if result.status == TaskResultStatus.COMPLETED:
             self._state = TaskState.COMPLETE
         elif result.status == TaskResultStatus.FAILED:
@@ -144,6 +144,11 @@ class SidecarTask:
 
     def error(self) -> str | None:
         return self._error
+
+
+def _transient(exc: SidecarError) -> TransientTaskError:
+    # A sidecar not listening yet is every new pod's first seconds: retried, not reported.
+    return TransientTaskError(str(exc), quiet=isinstance(exc, SidecarUnreachableError))
 
 
 def sidecar_task_factory(

@@ -20,17 +20,24 @@ import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NoReturn
 
 import structlog
 
 from api.v1alpha1 import ConditionStatus, SeiNode, SeiNodePhase, TaskPlanPhase, TaskStatus
+from controller_runtime import labels
+from controller_runtime.cache import ResourceNotCachedError
 from controller_runtime.client import (
     Object,
     Preconditions,
     PropagationPolicy,
 )
-from controller_runtime.client.errors import AlreadyExistsError, ConflictError, NotFoundError
+from controller_runtime.client.errors import (
+    AlreadyExistsError,
+    ConflictError,
+    InvalidError,
+    NotFoundError,
+)
 from controller_runtime.controller import Request, Result, TerminalError
 from controller_runtime.events import EventRecorder
 from controller_runtime.manager import CachedClient
@@ -43,7 +50,15 @@ from controllers.seinode.metrics import SeiNodeMetrics
 from controllers.seinode.node import sidecar_port
 from controllers.seinode.peers import label_sources, resolve_peers
 from controllers.seinode.running import RunningNode
-from controllers.seinode.status import FINALIZER, Transition, blocks_rollout, phase_of, transition
+from controllers.seinode.status import (
+    FINALIZER,
+    REASON_TASK_STALLED,
+    Transition,
+    blocks_rollout,
+    note_stall,
+    phase_of,
+    transition,
+)
 from controllers.sidecar.api import SidecarClient, SidecarClientFactory
 
 log = structlog.get_logger("seinode")
@@ -117,18 +132,27 @@ class SeiNodeReconciler:
             self.d.metrics.init_duration.labels(ns, node.spec.chain_id).observe(seconds)
             self.d.metrics.last_init_duration.labels(ns, name).set(seconds)
 
-    async def apply_workload(self, node: SeiNode) -> Object:
+    async def apply_workload(self, base: Object, node: SeiNode) -> Object:
         """Server-side applies the StatefulSet and headless Service; returns the StatefulSet as
-        the API server has it after our apply (fresh, as F1 requires)."""
+        the API server has it after our apply (fresh, as F1 requires). ``base`` is the node as
+        last written, for the condition of a rejected child."""
         platform = self.d.platform
-        statefulset = await self.d.client.apply(
-            render.render_statefulset(node, platform), field_manager=FIELD_MANAGER, force=True
-        )
-        await self.d.client.apply(
-            render.render_headless_service(node, platform), field_manager=FIELD_MANAGER, force=True
-        )
+        statefulset = await self._apply_child(base, node, render.render_statefulset(node, platform))
+        await self._apply_child(base, node, render.render_headless_service(node, platform))
         await self._unblock_rollout(node, statefulset)
         return statefulset
+
+    async def _apply_child(self, base: Object, node: SeiNode, child: Object) -> Object:
+        try:
+            return await self.d.client.apply(child, field_manager=FIELD_MANAGER, force=True)
+        except InvalidError as err:
+            await self._reject_child(base, node, err)
+
+    async def _reject_child(self, base: Object, node: SeiNode, err: InvalidError) -> NoReturn:
+        """A child rendered from an accepted spec that the API server refuses (422): values
+        the SeiNode schema cannot check, e.g. podLabels that are no labels, sidecar requests
+        above its limits. The same spec renders the same child: only a spec change can help."""
+        await self._reject_spec(base, node, f"the API server rejects a child: {err.message}")
 
     async def _unblock_rollout(self, node: SeiNode, statefulset: Object) -> None:
         """Deletes the node's pod when it blocks its StatefulSet's roll (see blocks_rollout);
@@ -183,7 +207,7 @@ class SeiNodeReconciler:
         node = SeiNode.from_dict(base)
         base = await self._reconcile_peers(base, node)
         node = SeiNode.from_dict(base)
-        await self._ensure_pvc(node)
+        await self._ensure_pvc(base, node)
 
         phase = phase_of(node)
         if phase == SeiNodePhase.PENDING:
@@ -208,23 +232,34 @@ class SeiNodeReconciler:
         try:
             planners.validate(node)
         except planners.PlannerError as err:
-            changed = node.status.set_condition(
-                SPEC_VALID,
-                ConditionStatus.FALSE,
-                REASON_INVALID_SPEC,
-                str(err),
-                node.metadata.generation,
-            )
-            if changed:
-                await self.write_status(base, node)
-            self.d.recorder.event(event_ref(node), "Warning", REASON_INVALID_SPEC, str(err))
-            raise TerminalError(err) from err
-        if node.status.condition(SPEC_VALID) is not None:
+            await self._reject_spec(base, node, str(err))
+        found = node.status.condition(SPEC_VALID)
+        # A rejection of this very generation that the planner did not make (a child the API
+        # server refused, a peer namespace out of scope) stands: only a spec change, which
+        # bumps the generation, can lift it. Clearing it here would let every pass clear and
+        # set it again, one status write and Warning event each.
+        if found is not None and found.observed_generation != node.metadata.generation:
             node.status.conditions = [
                 c for c in node.status.conditions or () if c.type != SPEC_VALID
             ] or None
             return await self.write_status(base, node)
         return base
+
+    async def _reject_spec(self, base: Object, node: SeiNode, message: str) -> NoReturn:
+        """Says in a condition and a Warning event why no pass can get this node further, and
+        raises TerminalError: no retries until the spec changes (its generation bump enqueues
+        the node again)."""
+        changed = node.status.set_condition(
+            SPEC_VALID,
+            ConditionStatus.FALSE,
+            REASON_INVALID_SPEC,
+            message,
+            node.metadata.generation,
+        )
+        if changed:
+            await self.write_status(base, node)
+        self.d.recorder.event(event_ref(node), "Warning", REASON_INVALID_SPEC, message)
+        raise TerminalError(message)
 
     async def _reconcile_peers(self, base: Object, node: SeiNode) -> Object:
         sources = label_sources(node)
@@ -232,12 +267,20 @@ class SeiNodeReconciler:
             return base
         matches: list[Object] = []
         for selector, namespace in sources:
-            listed = await self.d.client.list(
-                API_VERSION,
-                KIND,
-                namespace,
-                label_selector=",".join(f"{k}={v}" for k, v in sorted(selector.items())),
-            )
+            try:
+                # The selector as an object, never as text: a value the label syntax cannot
+                # carry (any string is valid in the spec) must match exactly, not be parsed.
+                listed = await self.d.client.list(
+                    API_VERSION, KIND, namespace, label_selector=labels.from_labels(selector)
+                )
+            except ResourceNotCachedError:
+                # A namespace-scoped operator cannot see SeiNodes elsewhere; no retry can.
+                await self._reject_spec(
+                    base,
+                    node,
+                    f"label peer source namespace {namespace!r} is outside the namespaces"
+                    " this operator watches",
+                )
             matches.extend(listed.get("items") or [])
         resolved = resolve_peers(node, matches)
         if resolved == (node.status.resolved_peers or []):
@@ -245,15 +288,19 @@ class SeiNodeReconciler:
         node.status.resolved_peers = resolved
         return await self.write_status(base, node)
 
-    async def _ensure_pvc(self, node: SeiNode) -> None:
+    async def _ensure_pvc(self, base: Object, node: SeiNode) -> None:
         pvc = render.render_pvc(node, self.d.platform)
         try:
             await self.d.client.get(
                 "v1", "PersistentVolumeClaim", pvc["metadata"]["name"], node.metadata.namespace
             )
         except NotFoundError:
-            with contextlib.suppress(AlreadyExistsError):
+            try:
                 await self.d.client.create(pvc)
+            except AlreadyExistsError:
+                pass
+            except InvalidError as err:
+                await self._reject_child(base, node, err)
 
     async def _reconcile_pending(self, base: Object, node: SeiNode) -> Result:
         node.status.plan = planners.build_node_plan(node)
@@ -279,14 +326,17 @@ class SeiNodeReconciler:
         if plan is None:  # an Initializing node always has its plan; rebuild if it was lost
             return await self._reconcile_pending(base, node)
         if not render.needs_bootstrap(node) or _bootstrap_done(node):
-            await self.apply_workload(node)
+            await self.apply_workload(base, node)
         step = await self.d.executor.step(plan, self.task_context(node), CONTROLLER_NAME)
+        stall_changed = note_stall(node, step.stalled)
+        if stall_changed and step.stalled is not None:
+            self.event(node, "Warning", REASON_TASK_STALLED, step.stalled)
         changes: list[Transition] = []
         if plan.phase == TaskPlanPhase.COMPLETE:
             changes.append(transition(node, SeiNodePhase.RUNNING))
         elif plan.phase == TaskPlanPhase.FAILED:
             changes.append(transition(node, SeiNodePhase.FAILED))
-        if step.persist or changes:
+        if step.persist or changes or stall_changed:
             await self.write_status(base, node)
         for change in changes:
             self.record_transition(node, change)

@@ -34,7 +34,7 @@ class RunningNode:
         self.r, self.base, self.node = reconciler, base, node
 
     async def reconcile(self) -> Result:
-        statefulset = await self.r.apply_workload(self.node)
+        statefulset = await self.r.apply_workload(self.base, self.node)
         image = rolled_out_image(self.node, statefulset)
         if image is not None:
             self.node.status.current_image = image

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from api.v1alpha1 import SeiNode, SeiNodePhase
+from api.v1alpha1 import ConditionStatus, SeiNode, SeiNodePhase
 
 FINALIZER = "sei.io/seinode-finalizer"
 
@@ -80,3 +80,25 @@ def blocks_rollout(statefulset: Mapping[str, Any], pod: Mapping[str, Any] | None
     conditions = (pod.get("status") or {}).get("conditions") or ()
     ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
     return not ready
+
+
+# Not in the reference (there a sidecar that answers garbage only shows in the logs): while
+# the plan's current task cannot advance (its sidecar cannot be reached or answers what is no
+# answer), this condition says why; it goes away with the first step that is not stalled.
+TASK_PROGRESSING = "TaskProgressing"
+REASON_TASK_STALLED = "TaskStalled"
+
+
+def note_stall(node: SeiNode, stalled: str | None) -> bool:
+    """Records ``stalled`` (the executor's StepResult.stalled) in the TaskProgressing
+    condition; returns True if the status changed. A change while stalled is a new stall or a
+    new cause: the moment for one Warning event, not one per retry."""
+    if stalled is None:
+        return node.status.remove_condition(TASK_PROGRESSING)
+    return node.status.set_condition(
+        TASK_PROGRESSING,
+        ConditionStatus.FALSE,
+        REASON_TASK_STALLED,
+        stalled,
+        node.metadata.generation,
+    )

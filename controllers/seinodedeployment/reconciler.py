@@ -40,7 +40,7 @@ from api.v1alpha1 import (
     UpdateStrategyType,
 )
 from controller_runtime.client import Object, PatchType
-from controller_runtime.client.errors import AlreadyExistsError, NotFoundError
+from controller_runtime.client.errors import AlreadyExistsError, InvalidError, NotFoundError
 from controller_runtime.controller import Request, Result
 from controller_runtime.events import EventRecorder
 from controller_runtime.manager import CachedClient
@@ -399,6 +399,12 @@ class SeiNodeDeploymentReconciler:
                     created = await self.d.client.create(desired)
                 except AlreadyExistsError:
                     continue  # created by an earlier pass; the cache will show it
+                except InvalidError as err:
+                    # The template holds what the group schema cannot check (labels that are
+                    # no labels, a name too long for its children): say so and carry on with
+                    # the rest of the pass; the next pass tries again.
+                    self._event(group, Event("Warning", "SeiNodeCreateFailed", err.message))
+                    continue
                 result.append(created)
                 self._event(
                     group, Event("Normal", "SeiNodeCreated", f"Created SeiNode {child_name}")
@@ -406,7 +412,11 @@ class SeiNodeDeploymentReconciler:
                 continue
             patch = ch.child_sync_patch(group, existing, ordinal, rollout_fields=rollout_fields)
             if patch:
-                updated = await self.d.client.patch(existing, patch, PatchType.MERGE)
+                try:
+                    updated = await self.d.client.patch(existing, patch, PatchType.MERGE)
+                except InvalidError as err:
+                    self._event(group, Event("Warning", "SeiNodeUpdateFailed", err.message))
+                    continue
                 result[result.index(existing)] = updated
         for victim in ch.scale_down_victims(group, result):
             victim_name = victim["metadata"]["name"]

@@ -15,10 +15,12 @@ __all__ = [
     "SidecarClient",
     "SidecarClientFactory",
     "SidecarError",
+    "SidecarMalformedError",
     "SidecarRejectedError",
     "SidecarStatus",
     "SidecarTaskNotFoundError",
     "SidecarUnavailableError",
+    "SidecarUnreachableError",
     "TaskResult",
     "TaskResultStatus",
 ]
@@ -63,6 +65,16 @@ class SidecarError(Exception):
 class SidecarUnavailableError(SidecarError):
     """Transport failure: connection refused/reset, DNS, timeout, or a body that is not the
     expected JSON (the sidecar is restarting, hung, or not what we think it is)."""
+
+
+class SidecarUnreachableError(SidecarUnavailableError):
+    """Nothing listens at the sidecar's address (connection refused, no such host): its pod
+    is not up yet, or gone. Expected for a while after every pod start."""
+
+
+class SidecarMalformedError(SidecarUnavailableError):
+    """Something answered, but not the sidecar API: not JSON, the wrong shape or types, an
+    unknown value, or a body larger than the client reads. Never expected of a sidecar."""
 
 
 class SidecarRejectedError(SidecarError):

@@ -23,10 +23,12 @@ import structlog
 from controllers.sidecar.api import (
     SIDECAR_TIMEOUT_SECONDS,
     SidecarError,
+    SidecarMalformedError,
     SidecarRejectedError,
     SidecarStatus,
     SidecarTaskNotFoundError,
     SidecarUnavailableError,
+    SidecarUnreachableError,
     TaskResult,
     TaskResultStatus,
 )
@@ -209,12 +211,12 @@ class HTTPSidecarClient:
                 f"{method} {url}: no complete answer within {timeout:g}s"
             ) from None
         except _BodyTooLargeError:
-            raise SidecarUnavailableError(
+            raise SidecarMalformedError(
                 f"{method} {url}: answer larger than {self._factory.max_body_bytes} bytes"
             ) from None
         except aiohttp.ClientConnectorError as exc:
             reason = exc.os_error.strerror or str(exc.os_error) or type(exc.os_error).__name__
-            raise SidecarUnavailableError(f"{method} {url}: cannot connect: {reason}") from None
+            raise SidecarUnreachableError(f"{method} {url}: cannot connect: {reason}") from None
         except (aiohttp.ClientError, OSError, ValueError) as exc:
             raise SidecarUnavailableError(f"{method} {url}: {_describe(exc)}") from None
         except Exception as exc:
@@ -268,8 +270,8 @@ class HTTPSidecarClient:
             raw=obj,
         )
 
-    def _malformed(self, method: str, path: str, why: str) -> SidecarUnavailableError:
-        return SidecarUnavailableError(f"{method} {self._base_url}{path}: {why}")
+    def _malformed(self, method: str, path: str, why: str) -> SidecarMalformedError:
+        return SidecarMalformedError(f"{method} {self._base_url}{path}: {why}")
 
     def _unexpected(self, method: str, path: str, answer: _Answer) -> SidecarError:
         message = f"{method} {self._base_url}{path}: HTTP {answer.status}"

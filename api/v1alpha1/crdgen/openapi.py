@@ -24,6 +24,7 @@ from pydantic_core import PydanticUndefined
 
 from ..base import SeiModel
 from ..markers import (
+    CelRule,
     CrdRequired,
     Format,
     IntOrString,
@@ -71,10 +72,15 @@ def model_schema(model: type[SeiModel], overrides: dict[str, JSON] | None = None
     if required:
         schema["required"] = sorted(required)
     if model.cel_rules:
-        schema["x-kubernetes-validations"] = [
-            {"message": rule.message, "rule": rule.rule} for rule in model.cel_rules
-        ]
+        schema["x-kubernetes-validations"] = [_validation(rule) for rule in model.cel_rules]
     return schema
+
+
+def _validation(rule: CelRule) -> JSON:
+    entry: JSON = {"message": rule.message, "rule": rule.rule}
+    if rule.field_path is not None:
+        entry["fieldPath"] = rule.field_path
+    return entry
 
 
 def field_schema(info: FieldInfo) -> tuple[JSON, bool]:

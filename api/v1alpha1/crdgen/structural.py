@@ -79,8 +79,11 @@ def structural_errors(schema: JSON, path: str = "") -> list[str]:
         if name not in schema.get("properties", {})
     ]
     for rule in schema.get("x-kubernetes-validations", ()):
-        if set(rule) != {"rule", "message"} or not all(isinstance(v, str) for v in rule.values()):
-            errors.append(f"{at}: validation rules need exactly a rule and a message")
+        keys = set(rule)
+        if not {"rule", "message"} <= keys <= {"rule", "message", "fieldPath"} or not all(
+            isinstance(v, str) for v in rule.values()
+        ):
+            errors.append(f"{at}: validation rules need a rule, a message and maybe a fieldPath")
     errors += _list_map_errors(schema, at)
     if "default" in schema:
         errors += [f"{at}: default: {e}" for e in instance_errors(schema["default"], schema)]

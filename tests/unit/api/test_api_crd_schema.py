@@ -20,6 +20,11 @@ REPLAYER_RULE = (
     "!has(self.replayer) || (has(self.peers) && size(self.peers) > 0)",
     "peers is required when replayer mode is set",
 )
+# Ours, not the reference's (an image no pod can be created with; found by tests/badinput).
+IMAGE_RULE = (
+    "self.image == self.image.trim()",
+    "image must not have leading or trailing whitespace",
+)
 PEER_RULE = "exactly one of ec2Tags, static, or label must be set"
 SNAPSHOT_RULE = "exactly one of s3 or stateSync must be set"
 HARD_FORK_RULE = (
@@ -37,7 +42,8 @@ def rules(node: dict[str, Any]) -> list[tuple[str, str]]:
 )
 def test_node_spec_rules(schema: dict[str, Any], spec_path: str) -> None:
     spec = at(schema, spec_path)
-    assert rules(spec) == [MODE_RULE, REPLAYER_RULE]
+    assert rules(spec) == [MODE_RULE, REPLAYER_RULE, IMAGE_RULE]
+    assert spec["x-kubernetes-validations"][2]["fieldPath"] == ".image"
     assert [m for _, m in rules(at(spec, "peers.[]"))] == [PEER_RULE]
     for snapshot in ("fullNode.snapshot", "validator.snapshot", "replayer.snapshot"):
         assert [m for _, m in rules(at(spec, snapshot))] == [SNAPSHOT_RULE], snapshot
@@ -50,7 +56,15 @@ def test_hard_fork_rule() -> None:
 def test_no_other_cel_rules() -> None:
     messages = sorted(m for _, node in walk(NODE) for _, m in rules(node))
     assert messages == sorted(
-        [MODE_RULE[1], REPLAYER_RULE[1], PEER_RULE, SNAPSHOT_RULE, SNAPSHOT_RULE, SNAPSHOT_RULE]
+        [
+            MODE_RULE[1],
+            REPLAYER_RULE[1],
+            IMAGE_RULE[1],
+            PEER_RULE,
+            SNAPSHOT_RULE,
+            SNAPSHOT_RULE,
+            SNAPSHOT_RULE,
+        ]
     )
     group_messages = [m for _, node in walk(GROUP) for _, m in rules(node)]
     assert sorted(group_messages) == sorted([*messages, HARD_FORK_RULE[1]])

@@ -22,6 +22,10 @@ from controller_runtime import labels
         ("n<3", {"n": "2"}, {"n": "x"}),
         ("a=b,c in (d),!e", {"a": "b", "c": "d"}, {"a": "b", "c": "d", "e": "1"}),
         ("app.kubernetes.io/name=sei", {"app.kubernetes.io/name": "sei"}, {}),
+        # An empty value is a value, as in Kubernetes (a crash of label peer sources, #15).
+        ("a=", {"a": ""}, {"a": "b"}),
+        ("a==,b=c", {"a": "", "b": "c"}, {"b": "c"}),
+        ("a!=", {"a": "b"}, {"a": ""}),
     ],
 )
 def test_parse_and_match(
@@ -33,7 +37,7 @@ def test_parse_and_match(
         assert not sel.matches(not_matching)
 
 
-@pytest.mark.parametrize("bad", ["a=", "a in x", "a in (x", "=b", "a b", "a,,b=", "a=b c"])
+@pytest.mark.parametrize("bad", ["a in x", "a in (x", "=b", "a b", "a,,b=", "a=b c"])
 def test_bad_syntax_is_rejected(bad: str) -> None:
     with pytest.raises(labels.SelectorError):
         labels.parse(bad)
@@ -58,9 +62,10 @@ def test_object_form_matches_like_the_string_form() -> None:
 
 
 names = st.from_regex(r"[a-z][a-z0-9]{0,5}", fullmatch=True)
+values = st.from_regex(r"([a-z][a-z0-9]{0,5})?", fullmatch=True)
 
 
-@given(st.dictionaries(names, names, max_size=4), st.dictionaries(names, names, max_size=4))
+@given(st.dictionaries(names, values, max_size=4), st.dictionaries(names, values, max_size=4))
 def test_equality_selector_round_trips(wanted: dict[str, str], have: dict[str, str]) -> None:
     sel = labels.from_labels(wanted)
     assert labels.parse(str(sel)).matches(have) == sel.matches(have)

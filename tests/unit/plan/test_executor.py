@@ -29,7 +29,11 @@ from controllers.plan import (
 )
 from controllers.plan.ids import new_plan_id, task_id
 from controllers.seinode.planners import build_node_plan
-from controllers.sidecar.api import SidecarUnavailableError, TaskResultStatus
+from controllers.sidecar.api import (
+    SidecarUnavailableError,
+    SidecarUnreachableError,
+    TaskResultStatus,
+)
 from tests.unit.plan.fakes import FIXED_NOW, FakeSidecar, sidecar_context
 from tests.unit.plan.nodes import genesis_node, snapshot_node
 
@@ -267,6 +271,37 @@ async def test_submitted_running_task_is_polled_without_persisting_or_resubmitti
     assert sidecar.gets == [plan.tasks[0].id] * 2
 
 
+async def test_failed_poll_keeps_the_task_pending_and_says_why(
+    executor: PlanExecutor, sidecar: FakeSidecar
+) -> None:
+    plan = build_node_plan(snapshot_node())
+    sidecar.set_result(plan.tasks[0].id, TaskResultStatus.RUNNING)
+    ctx = sidecar_context(snapshot_node(), sidecar)
+    await executor.step(plan, ctx)
+    sidecar.get_error = SidecarUnavailableError("answer is not JSON: '<html>'")
+
+    result = await executor.step(plan, ctx)
+
+    assert result == StepResult(
+        persist=False,
+        requeue_after=TASK_POLL_INTERVAL,
+        stalled="task snapshot-restore: polling it failed: answer is not JSON: '<html>'",
+    )
+    assert plan.tasks[0].status == TaskStatus.PENDING
+    assert [s.task_id for s in sidecar.submissions] == [plan.tasks[0].id]
+
+
+async def test_a_step_that_polls_fine_is_not_stalled(
+    executor: PlanExecutor, sidecar: FakeSidecar
+) -> None:
+    plan = build_node_plan(snapshot_node())
+    sidecar.set_result(plan.tasks[0].id, TaskResultStatus.RUNNING)
+
+    result = await executor.step(plan, sidecar_context(snapshot_node(), sidecar))
+
+    assert result.stalled is None
+
+
 async def test_task_failing_between_two_steps_consumes_a_retry(
     executor: PlanExecutor, sidecar: FakeSidecar
 ) -> None:
@@ -380,8 +415,25 @@ async def test_submit_error_requeues_after_five_seconds_and_keeps_the_task_pendi
 
     result = await executor.step(plan, sidecar_context(snapshot_node(), sidecar))
 
-    assert result == StepResult(persist=False, requeue_after=5.0)
+    assert result == StepResult(
+        persist=False,
+        requeue_after=5.0,
+        stalled="task snapshot-restore: submitting it failed: connection refused",
+    )
     assert plan.tasks[0].status == TaskStatus.PENDING
+    assert plan.tasks[0].submitted_at is None
+
+
+async def test_a_sidecar_not_listening_yet_is_retried_without_a_stall(
+    executor: PlanExecutor, sidecar: FakeSidecar
+) -> None:
+    """Every new pod's first seconds: connection refused is expected, not news."""
+    plan = build_node_plan(snapshot_node())
+    sidecar.submit_error = SidecarUnreachableError("cannot connect: Connection refused")
+
+    result = await executor.step(plan, sidecar_context(snapshot_node(), sidecar))
+
+    assert result == StepResult(persist=False, requeue_after=5.0, stalled=None)
     assert plan.tasks[0].submitted_at is None
 
 
@@ -393,7 +445,11 @@ async def test_sidecar_client_build_error_requeues_after_five_seconds(
 
     result = await executor.step(plan, ctx)
 
-    assert result == StepResult(persist=False, requeue_after=5.0)
+    assert result.requeue_after == 5.0
+    assert not result.persist
+    assert result.stalled == (
+        "task snapshot-restore: submitting it failed: building sidecar client: bad URL template"
+    )
     assert plan.phase == TaskPlanPhase.ACTIVE
 
 
@@ -558,7 +614,11 @@ async def test_unexpected_execute_error_is_transient(
 
     result = await executor.step(plan, sidecar_context(snapshot_node(), sidecar))
 
-    assert result == StepResult(persist=False, requeue_after=TASK_POLL_INTERVAL)
+    assert result == StepResult(
+        persist=False,
+        requeue_after=TASK_POLL_INTERVAL,
+        stalled="task raise: submitting it failed: RuntimeError('bug')",
+    )
     assert plan.phase == TaskPlanPhase.ACTIVE
 
 

@@ -226,13 +226,15 @@ async def test_failed_resubmission_of_a_lost_task_keeps_it_running() -> None:
     assert await task.status() == TaskState.RUNNING
 
 
-async def test_get_error_keeps_the_task_running() -> None:
+async def test_get_error_is_transient() -> None:
+    """The state is unknown this step: the executor keeps the task pending and says why."""
     sidecar = FakeSidecar(get_error=SidecarUnavailableError("timeout"))
     task = _task(sidecar, "configure-genesis")
 
     await task.execute()
 
-    assert await task.status() == TaskState.RUNNING
+    with pytest.raises(TransientTaskError, match="timeout"):
+        await task.status()
 
 
 async def test_post_failure_is_transient() -> None:
@@ -257,7 +259,8 @@ async def test_client_build_failure_is_transient_with_its_cause() -> None:
         await task.execute()
 
 
-async def test_client_build_failure_while_polling_keeps_the_task_running() -> None:
+async def test_client_build_failure_while_polling_is_transient() -> None:
     task = _task(FakeSidecar(), "configure-genesis", sidecar_error="no such node")
 
-    assert await task.status() == TaskState.RUNNING
+    with pytest.raises(TransientTaskError, match="no such node"):
+        await task.status()

@@ -1,4 +1,8 @@
-"""Integration fixtures: one real control plane per test session, a fresh namespace per test.
+"""Cluster fixtures: one real control plane per test session, a fresh namespace per test.
+
+At the root of tests/ so that every suite that needs a cluster (tests/integration,
+tests/badinput, tests/faults) shares the one session control plane; unit tests never
+request these fixtures, so they start nothing.
 
 The control plane is the full one (etcd, kube-apiserver, kube-controller-manager,
 kube-scheduler, kwok with fake Ready nodes). When a test fails, the component logs are kept and
@@ -26,7 +30,7 @@ from prometheus_client import CollectorRegistry
 from controller_runtime.client import Client, RestClient, load_config
 from controller_runtime.envtest import ASSETS_ENV, ControlPlane, ControlPlaneOptions
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 _failures: list[str] = []
 WITHOUT_WATCH_LIST_SUITES = (
     "tests/integration/cache/",
