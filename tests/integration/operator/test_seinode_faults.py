@@ -185,6 +185,7 @@ async def test_budgeted_task_is_retried_until_it_succeeds(
         sidecar = op.sidecar("ceremony-0")
         sidecar.fail("configure-genesis", "genesis.json not found in the genesis bucket", times=2)
         # What the group's assembly would have uploaded by the third run (no group here).
+        assert op.simulator is not None
         op.simulator.bucket.put("sei-e2e/genesis.json", {"chain_id": "sei-e2e"})
         op.simulator.bucket.put("sei-e2e/peers.json", [])
         ceremony = {
