@@ -71,7 +71,8 @@ async def test_killed_apiserver_comes_back_on_its_port_with_the_data(
         )
         killed = cp.processes[APISERVER].pid
         await cp.kill_component(APISERVER)
-        assert killed is not None and not pid_alive(killed)
+        assert killed is not None
+        assert not pid_alive(killed)
         assert await cp.rest.status("/readyz") != 200
         await cp.start_component(APISERVER)
         assert cp.processes[APISERVER].pid != killed
