@@ -163,8 +163,8 @@ class FaultRollout:
         await self.kube.patch(obj, {"spec": {"template": {"spec": {"image": NEW_IMAGE}}}})
 
     async def in_flight(self) -> Object:
-        """Waits until the rollout is recorded and has reached the held pods (the StatefulSet
-        controller deleted them); returns the group then."""
+        """Waits until the rollout is recorded and every StatefulSet has acted on the new
+        template (each old pod replaced, or deleted and held Terminating); returns the group."""
         found = await eventually(
             self.group,
             lambda g: (
@@ -175,12 +175,19 @@ class FaultRollout:
             timeout=READY_TIMEOUT,
             message="rollout recorded",
         )
-        held = set(self._held)
+
+        def acted_on(pods: dict[str, Object]) -> bool:
+            return all(
+                name in pods
+                and (
+                    pods[name]["metadata"]["uid"] != uid
+                    or "deletionTimestamp" in pods[name]["metadata"]
+                )
+                for name, uid in self.old_pods.items()
+            )
+
         await eventually(
-            self.pods,
-            lambda ps: all("deletionTimestamp" in ps[n]["metadata"] for n in held if n in ps),
-            timeout=READY_TIMEOUT,
-            message="held pods Terminating",
+            self.pods, acted_on, timeout=READY_TIMEOUT, message="every old pod going or gone"
         )
         return found
 

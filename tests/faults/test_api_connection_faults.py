@@ -1,0 +1,154 @@
+"""The manager's connections to the API server break while the rollout runs: cut again and
+again, held silent (a stall, not a close), and cut long enough for etcd to compact the
+resourceVersions its watches would resume from (410 Gone). The manager reaches the API server
+only through a TcpProxy; the test, kube-controller-manager, kwok and the local fleet go direct."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import fields
+
+import pytest_asyncio
+
+from controller_runtime.cache.reflector import ReflectorStats
+from controller_runtime.envtest import ControlPlane, TcpProxy, eventually
+from tests.fixtures.operator import OperatorFactory, OperatorHarness
+
+from .rollout import FaultRollout
+
+# Short enough that a silent connection costs seconds, not the production 30 s and 150 s.
+REQUEST_TIMEOUT = 5.0
+WATCHDOG = 3.0
+CUTS_WHILE_HELD = 3
+CUTS_WHILE_RELEASING = 2
+
+
+def reflector_stats(op: OperatorHarness) -> ReflectorStats:
+    """The sum of every informer's reflector counters in the manager's cache."""
+    total = ReflectorStats()
+    for informer in op.manager.cache.informers.values():
+        stats = informer.reflector.stats
+        for f in fields(ReflectorStats):
+            setattr(total, f.name, getattr(total, f.name) + getattr(stats, f.name))
+    return total
+
+
+@contextlib.asynccontextmanager
+async def proxy_to(url: str) -> AsyncIterator[TcpProxy]:
+    proxy = TcpProxy("127.0.0.1", int(url.rsplit(":", 1)[1]))
+    await proxy.start()
+    try:
+        yield proxy
+    finally:
+        await proxy.stop()
+
+
+async def cut_once(op: OperatorHarness, proxy: TcpProxy) -> None:
+    """Cuts every connection, keeps new ones refused until the manager has failed to get back
+    in, then lets it back and waits until its watches are open again."""
+    before = reflector_stats(op)
+    proxy.cut()
+    await eventually(
+        lambda: reflector_stats(op).backoffs + reflector_stats(op).errors,
+        lambda n: n > before.backoffs + before.errors,
+        timeout=60,
+        message="the manager met the cut",
+    )
+    proxy.restore()
+    await eventually(
+        lambda: reflector_stats(op).watches + reflector_stats(op).lists,
+        lambda n: n > before.watches + before.lists,
+        timeout=90,
+        message="watches open again",
+    )
+
+
+async def stall_once(op: OperatorHarness, proxy: TcpProxy) -> None:
+    """Silences every live connection (no close: nothing tells the client), until the stall
+    watchdog of every informer has given up on its silent stream."""
+    before = reflector_stats(op).watchdog_restarts
+    informers = len(op.manager.cache.informers)
+    proxy.blackhole()
+    await eventually(
+        lambda: reflector_stats(op).watchdog_restarts,
+        lambda n: n >= before + informers,
+        timeout=90,
+        message="every silent watch restarted by its watchdog",
+    )
+    proxy.restore()
+
+
+async def test_rollout_lands_through_repeatedly_cut_and_silent_connections(
+    run_operator: OperatorFactory, fault_plane: ControlPlane
+) -> None:
+    async with (
+        proxy_to(fault_plane.server) as proxy,
+        run_operator(
+            sidecars="fleet-simulator",
+            server=f"https://{proxy.address}",
+            request_timeout=REQUEST_TIMEOUT,
+            watchdog_timeout=WATCHDOG,
+        ) as op,
+    ):
+        roll = FaultRollout.of(op)
+        await roll.ready()
+        async with roll.held():
+            await roll.bump()
+            await roll.in_flight()
+            for _ in range(CUTS_WHILE_HELD):
+                await cut_once(op, proxy)
+            await stall_once(op, proxy)
+            await roll.release()
+            for _ in range(CUTS_WHILE_RELEASING):
+                await cut_once(op, proxy)
+            await roll.landed()
+        stats = reflector_stats(op)
+        assert stats.watchdog_restarts >= len(op.manager.cache.informers)
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def uncached_apiserver(fault_plane: ControlPlane) -> str:
+    """A second API server on the fault plane's etcd without a watch cache: a watch resuming
+    from a resourceVersion older than an etcd compaction is really answered 410 Gone (a watch
+    cache would serve it from memory)."""
+    return await fault_plane.start_extra_apiserver(
+        "kube-apiserver-uncached", ["--watch-cache=false"]
+    )
+
+
+async def test_rollout_lands_when_compaction_makes_every_watch_resume_gone(
+    run_operator: OperatorFactory, fault_plane: ControlPlane, uncached_apiserver: str
+) -> None:
+    async with (
+        proxy_to(uncached_apiserver) as proxy,
+        run_operator(
+            sidecars="fleet-simulator",
+            server=f"https://{proxy.address}",
+            request_timeout=REQUEST_TIMEOUT,
+        ) as op,
+    ):
+        roll = FaultRollout.of(op)
+        await roll.ready()
+        async with roll.held():
+            await roll.bump()
+            await roll.in_flight()
+            before = reflector_stats(op)
+            proxy.cut()
+            # The cluster moves on without the manager: the held pods go, their replacements
+            # come up (new sidecars, Initializing), and etcd forgets the history in between.
+            await roll.release()
+            await eventually(
+                roll.pods,
+                lambda ps: (
+                    all(p["metadata"]["uid"] != roll.old_pods.get(n) for n, p in ps.items())
+                    and len(ps) == len(roll.old_pods)
+                ),
+                timeout=120,
+                message="every pod replaced while the manager is cut off",
+            )
+            await fault_plane.compact_etcd()
+            proxy.restore()
+            await roll.landed()
+        after = reflector_stats(op)
+        assert after.relists_after_gone > before.relists_after_gone
