@@ -28,6 +28,7 @@ from typing import Any
 from controller_runtime.client import Client
 from controller_runtime.client.errors import ApiError
 from controller_runtime.envtest import eventually
+from controllers.sidecar.localfleet import LocalFleet
 from controllers.sidecar.simulator import SidecarSimulator
 from tests.fixtures.operator import OperatorHarness
 from tests.integration.operator.test_group_inplace import NEW_IMAGE, OLD_IMAGE, group
@@ -38,8 +39,8 @@ NAMES = [f"{GROUP}-{i}" for i in range(REPLICAS)]
 HOLD = "sei.io/fault-hold"
 GROUP_LABEL = "sei.io/nodedeployment"
 # Generous bounds on waiting on a loaded 2-core machine; they measure nothing.
-READY_TIMEOUT = 240.0
-LAND_TIMEOUT = 300.0
+READY_TIMEOUT = 120.0
+LAND_TIMEOUT = 180.0
 
 Object = dict[str, Any]
 
@@ -71,16 +72,26 @@ class FaultRollout:
     """One group's InPlace rollout under a fault. ``kube`` is the test's direct client (never
     behind a fault), ``simulator`` the one behind the local fleet."""
 
-    def __init__(self, kube: Client, namespace: str, simulator: SidecarSimulator) -> None:
-        self.kube, self.namespace, self.simulator = kube, namespace, simulator
+    def __init__(
+        self,
+        kube: Client,
+        namespace: str,
+        simulator: SidecarSimulator,
+        fleet: LocalFleet | None = None,
+    ) -> None:
+        self.kube, self.namespace, self.simulator, self.fleet = kube, namespace, simulator, fleet
+        self.image = OLD_IMAGE
+        self.generation = 1
+        # The baseline of the rollout in flight: the template hash and the pods (name -> uid)
+        # from before the bump.
         self.old_hash = ""
-        self.old_pods: dict[str, str] = {}  # pod name -> uid before the bump
+        self.old_pods: dict[str, str] = {}
         self._held: list[str] = []
 
     @classmethod
     def of(cls, op: OperatorHarness) -> FaultRollout:
         assert op.simulator is not None, "the fault suite runs simulated sidecars"
-        return cls(op.kube, op.namespace, op.simulator)
+        return cls(op.kube, op.namespace, op.simulator, op.fleet)
 
     # --- observing ---------------------------------------------------------------------------
 
@@ -103,7 +114,7 @@ class FaultRollout:
 
     async def ready(self) -> None:
         """Creates the group on the old image and waits until every replica is Ready."""
-        await self.kube.create(group(GROUP, self.namespace, REPLICAS, OLD_IMAGE))
+        await self.kube.create(group(GROUP, self.namespace, REPLICAS, self.image))
         ready = await eventually(
             self.group,
             lambda g: (
@@ -154,13 +165,16 @@ class FaultRollout:
         finally:
             await self.release()
 
-    async def bump(self) -> None:
+    async def bump(self, image: str = NEW_IMAGE) -> None:
+        """Starts the rollout to ``image`` (after :meth:`ready` or the previous one landed)."""
+        self.image = image
+        self.generation += 1
         obj = {
             "apiVersion": "sei.io/v1alpha1",
             "kind": "SeiNodeDeployment",
             "metadata": {"name": GROUP, "namespace": self.namespace},
         }
-        await self.kube.patch(obj, {"spec": {"template": {"spec": {"image": NEW_IMAGE}}}})
+        await self.kube.patch(obj, {"spec": {"template": {"spec": {"image": image}}}})
 
     async def in_flight(self) -> Object:
         """Waits until the rollout is recorded and every StatefulSet has acted on the new
@@ -196,7 +210,7 @@ class FaultRollout:
         done = await eventually(
             self.group,
             lambda g: (
-                _status(g).get("observedGeneration") == 2
+                _status(g).get("observedGeneration") == self.generation
                 and _status(g).get("phase") == "Ready"
                 and _status(g).get("readyReplicas") == REPLICAS
                 and _reason(g, "RolloutInProgress") == "RolloutComplete"
@@ -209,17 +223,20 @@ class FaultRollout:
         assert status.get("plan") is None
         assert status["templateHash"] != self.old_hash
         assert [n["name"] for n in status.get("nodes") or ()] == NAMES
-        await self._no_node_lost()
-        await self._every_sidecar_released()
+        pods = await self._no_node_lost()
+        self._every_sidecar_released(pods)
         assert duplicate_task_ids(self.simulator, self.namespace) == []
+        # The next rollout starts from here.
+        self.old_hash = status["templateHash"]
+        self.old_pods = {name: pod["metadata"]["uid"] for name, pod in pods.items()}
         return done
 
-    async def _no_node_lost(self) -> None:
+    async def _no_node_lost(self) -> dict[str, Object]:
         def on_new_image(children: dict[str, Object]) -> bool:
             return sorted(children) == sorted(NAMES) and all(
                 _status(n).get("phase") == "Running"
-                and n["spec"]["image"] == NEW_IMAGE
-                and _status(n).get("currentImage") == NEW_IMAGE
+                and n["spec"]["image"] == self.image
+                and _status(n).get("currentImage") == self.image
                 and (_status(n).get("plan") or {}).get("phase") != "Active"
                 for n in children.values()
             )
@@ -231,24 +248,29 @@ class FaultRollout:
             self.pods,
             lambda ps: (
                 sorted(ps) == sorted(self.old_pods)
-                and all(_pod_ready(p) and _seid_image(p) == NEW_IMAGE for p in ps.values())
+                and all(_pod_ready(p) and _seid_image(p) == self.image for p in ps.values())
             ),
             timeout=60,
             message="10 pods Ready on the new image",
         )
         for name, pod in pods.items():
             assert pod["metadata"]["uid"] != self.old_pods[name], f"{name} was never replaced"
+        return pods
 
-    async def _every_sidecar_released(self) -> None:
-        pods = await self.pods()
+    def _every_sidecar_released(self, pods: dict[str, Object]) -> None:
         for name in NAMES:
             sidecar = self.simulator.node(self.namespace, name)
             assert sidecar.ready, f"the sidecar of {name} was never released"
             running = [t.type for t in sidecar.tasks.values() if t.status == "running"]
             assert running == [], f"tasks left running on {name}: {running}"
-            # The Ready sidecar is the one of the new pod: a restart (new pod) loses readiness.
-            assert pods[f"{name}-0"]["metadata"]["uid"] != self.old_pods[f"{name}-0"]
+            # A new pod's sidecar starts Initializing: Ready means released since the roll.
             assert sidecar.restarts >= 1, f"the sidecar of {name} never followed its new pod"
+            if self.fleet is not None:
+                serving = self.fleet.sidecar(self.namespace, name)
+                assert serving is not None, f"no sidecar runs for {name}"
+                assert serving.pod_uid == pods[f"{name}-0"]["metadata"]["uid"], (
+                    f"the sidecar of {name} serves another pod than its current one"
+                )
 
 
 def duplicate_task_ids(simulator: SidecarSimulator, namespace: str) -> list[str]:

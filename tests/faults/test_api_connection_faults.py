@@ -5,78 +5,20 @@ only through a TcpProxy; the test, kube-controller-manager, kwok and the local f
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator
-from dataclasses import fields
-
+import pytest
 import pytest_asyncio
 
-from controller_runtime.cache.reflector import ReflectorStats
-from controller_runtime.envtest import ControlPlane, TcpProxy, eventually
-from tests.fixtures.operator import OperatorFactory, OperatorHarness
+from controller_runtime.envtest import ControlPlane, eventually
+from tests.fixtures.operator import OperatorFactory
 
+from .injectors import REQUEST_TIMEOUT, WATCHDOG, cut_once, proxy_to, reflector_stats, stall_once
 from .rollout import FaultRollout
 
-# Short enough that a silent connection costs seconds, not the production 30 s and 150 s.
-REQUEST_TIMEOUT = 5.0
-WATCHDOG = 3.0
+# Each test takes under a minute here; the bound keeps a hang from eating the CI budget.
+pytestmark = [pytest.mark.faults, pytest.mark.timeout(360)]
+
 CUTS_WHILE_HELD = 3
 CUTS_WHILE_RELEASING = 2
-
-
-def reflector_stats(op: OperatorHarness) -> ReflectorStats:
-    """The sum of every informer's reflector counters in the manager's cache."""
-    total = ReflectorStats()
-    for informer in op.manager.cache.informers.values():
-        stats = informer.reflector.stats
-        for f in fields(ReflectorStats):
-            setattr(total, f.name, getattr(total, f.name) + getattr(stats, f.name))
-    return total
-
-
-@contextlib.asynccontextmanager
-async def proxy_to(url: str) -> AsyncIterator[TcpProxy]:
-    proxy = TcpProxy("127.0.0.1", int(url.rsplit(":", 1)[1]))
-    await proxy.start()
-    try:
-        yield proxy
-    finally:
-        await proxy.stop()
-
-
-async def cut_once(op: OperatorHarness, proxy: TcpProxy) -> None:
-    """Cuts every connection, keeps new ones refused until the manager has failed to get back
-    in, then lets it back and waits until its watches are open again."""
-    before = reflector_stats(op)
-    proxy.cut()
-    await eventually(
-        lambda: reflector_stats(op).backoffs + reflector_stats(op).errors,
-        lambda n: n > before.backoffs + before.errors,
-        timeout=60,
-        message="the manager met the cut",
-    )
-    proxy.restore()
-    await eventually(
-        lambda: reflector_stats(op).watches + reflector_stats(op).lists,
-        lambda n: n > before.watches + before.lists,
-        timeout=90,
-        message="watches open again",
-    )
-
-
-async def stall_once(op: OperatorHarness, proxy: TcpProxy) -> None:
-    """Silences every live connection (no close: nothing tells the client), until the stall
-    watchdog of every informer has given up on its silent stream."""
-    before = reflector_stats(op).watchdog_restarts
-    informers = len(op.manager.cache.informers)
-    proxy.blackhole()
-    await eventually(
-        lambda: reflector_stats(op).watchdog_restarts,
-        lambda n: n >= before + informers,
-        timeout=90,
-        message="every silent watch restarted by its watchdog",
-    )
-    proxy.restore()
 
 
 async def test_rollout_lands_through_repeatedly_cut_and_silent_connections(

@@ -3,24 +3,16 @@ while the rollout runs: once while it waits on the held pods, once as they are l
 
 from __future__ import annotations
 
-from controller_runtime.envtest import APISERVER, ControlPlane, eventually
-from tests.fixtures.operator import OperatorFactory, OperatorHarness
+import pytest
 
+from controller_runtime.envtest import ControlPlane
+from tests.fixtures.operator import OperatorFactory
+
+from .injectors import crash_and_restart
 from .rollout import FaultRollout
-from .test_api_connection_faults import reflector_stats
 
-
-async def crash_and_restart(op: OperatorHarness, plane: ControlPlane) -> None:
-    """Kills the API server and starts it again once the manager has failed to reach it."""
-    before = reflector_stats(op)
-    await plane.kill_component(APISERVER)
-    await eventually(
-        lambda: reflector_stats(op).backoffs + reflector_stats(op).errors,
-        lambda n: n > before.backoffs + before.errors,
-        timeout=60,
-        message="the manager met the dead API server",
-    )
-    await plane.start_component(APISERVER)
+# Each test takes under a minute here; the bound keeps a hang from eating the CI budget.
+pytestmark = [pytest.mark.faults, pytest.mark.timeout(360)]
 
 
 async def test_rollout_lands_through_apiserver_crashes(

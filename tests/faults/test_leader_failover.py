@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
+import pytest
 
 from controller_runtime.client import Client
 from controller_runtime.envtest import ControlPlane, eventually
@@ -27,6 +28,9 @@ from tests.fixtures.goldens import GOLDENS_DIR
 from tests.fixtures.operator import local_sidecars
 
 from .rollout import FaultRollout
+
+# Each test takes under a minute here; the bound keeps a hang from eating the CI budget.
+pytestmark = [pytest.mark.faults, pytest.mark.timeout(360)]
 
 REPO = Path(__file__).resolve().parents[2]
 LEASE = "faults-leader"
@@ -146,7 +150,7 @@ async def test_a_standby_finishes_the_rollout_after_the_leader_is_killed(
             message="one leader among the managers",
         )
         leader = first[0]
-        roll = FaultRollout(kube, namespace, sidecars.simulator)
+        roll = FaultRollout(kube, namespace, sidecars.simulator, sidecars.fleet)
         await roll.ready()
         async with roll.held():
             await roll.bump()

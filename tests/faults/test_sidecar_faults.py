@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import pytest
+
 from controllers.sidecar.simnode import Fault
 from tests.fixtures.operator import OperatorFactory
 
+from .injectors import unsettle
 from .rollout import NAMES, FaultRollout
+
+# Each test takes under a minute here; the bound keeps a hang from eating the CI budget.
+pytestmark = [pytest.mark.faults, pytest.mark.timeout(360)]
 
 SIDECAR_TIMEOUT = 2.0
 
@@ -20,17 +26,7 @@ async def test_rollout_lands_through_failing_hanging_and_forgetful_sidecars(
             await roll.bump()
             await roll.in_flight()
             sidecars = [op.sidecar(name) for name in NAMES]
-            for i, sidecar in enumerate(sidecars):
-                # Every sidecar: its next answers are 500s, whatever is asked.
-                sidecar.inject(Fault.SERVER_ERROR, times=3)
-                if i % 3 == 0:  # no answer at all: the operator's call times out
-                    sidecar.inject(Fault.HANG, times=2, endpoints={"status", "submit"})
-                if i % 3 == 1:  # the release itself fails on the sidecar, twice
-                    sidecar.fail("mark-ready", times=2)
-                if i % 3 == 2:  # the connection dropped without an answer
-                    sidecar.inject(Fault.DISCONNECT, times=2, endpoints={"status", "submit"})
-                if i % 2 == 1:  # rolled already: its store (the results of its plan) is wiped
-                    sidecar.lose_tasks()
+            unsettle(sidecars)
             await roll.release()
             await roll.landed()
         # The faults were met, not dodged.
