@@ -1,6 +1,8 @@
 """The fault suite's own full control plane (etcd, kube-apiserver, kube-controller-manager,
 kube-scheduler, kwok), separate from the integration session's: its tests kill the API server
-and compact etcd, which must not leak into other suites. Started on first use, once per session.
+and compact etcd, which must not leak into other suites. Started on first use and stopped when
+the suite's last test is done (package scope), so it never idles beside the integration
+suite's control plane.
 
 Everything else is the operator e2e harness (tests/fixtures/operator.py), on this plane.
 """
@@ -39,7 +41,7 @@ def _assets_dir() -> Path:
     return Path(os.environ[ASSETS_ENV])
 
 
-@pytest_asyncio.fixture(scope="session", loop_scope="session")
+@pytest_asyncio.fixture(scope="package", loop_scope="session")
 async def fault_plane() -> AsyncIterator[ControlPlane]:
     cp = ControlPlane(ControlPlaneOptions(assets_dir=_assets_dir(), full=True, fake_nodes=2))
     await cp.start()

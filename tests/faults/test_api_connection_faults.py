@@ -5,6 +5,8 @@ only through a TcpProxy; the test, kube-controller-manager, kwok and the local f
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import pytest
 import pytest_asyncio
 
@@ -49,14 +51,15 @@ async def test_rollout_lands_through_repeatedly_cut_and_silent_connections(
         assert stats.watchdog_restarts >= len(op.manager.cache.informers)
 
 
-@pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def uncached_apiserver(fault_plane: ControlPlane) -> str:
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def uncached_apiserver(fault_plane: ControlPlane) -> AsyncIterator[str]:
     """A second API server on the fault plane's etcd without a watch cache: a watch resuming
     from a resourceVersion older than an etcd compaction is really answered 410 Gone (a watch
     cache would serve it from memory)."""
-    return await fault_plane.start_extra_apiserver(
-        "kube-apiserver-uncached", ["--watch-cache=false"]
-    )
+    name = "kube-apiserver-uncached"
+    url = await fault_plane.start_extra_apiserver(name, ["--watch-cache=false"])
+    yield url
+    await fault_plane.stop_component(name)
 
 
 async def test_rollout_lands_when_compaction_makes_every_watch_resume_gone(
