@@ -1,5 +1,6 @@
 """kube-apiserver killed (SIGKILL: no graceful close of any connection) and started again, twice
-while the rollout runs: once while it waits on the held pods, once as they are let go."""
+while the rollout runs: right after the bump (the operator recording the rollout and patching
+the children), and as the held pods are let go (the nodes to release)."""
 
 from __future__ import annotations
 
@@ -23,8 +24,8 @@ async def test_rollout_lands_through_apiserver_crashes(
         await roll.ready()
         async with roll.held():
             await roll.bump()
-            await roll.in_flight()
             await crash_and_restart(op, fault_plane)
+            await roll.in_flight()
             await roll.release()
             await crash_and_restart(op, fault_plane)
             await roll.landed()

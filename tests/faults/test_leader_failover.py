@@ -1,6 +1,6 @@
 """Three `sei-controller run` processes with leader election, as a Deployment of three replicas
-runs them; the leader is SIGKILLed while the rollout runs (no chance to release its Lease), and
-a standby must take over and finish it.
+runs them; the leader is SIGKILLed while the rollout runs (no chance to release its Lease), then
+its successor, and the last standby must take over and finish it.
 
 The processes reach the simulated sidecars by URL template on the simulator's shared port; the
 local fleet (in this process) still gives every pod its own sidecar lifecycle there: a node
@@ -133,9 +133,22 @@ def _leaders_of(
     return probe
 
 
-async def test_a_standby_finishes_the_rollout_after_the_leader_is_killed(
+async def _successor(candidates: list[ManagerProcess]) -> ManagerProcess:
+    found = await eventually(
+        _leaders_of(candidates),
+        lambda leading: len(leading) == 1,
+        timeout=TAKEOVER_TIMEOUT,
+        message="one leader among the managers",
+    )
+    return found[0]
+
+
+async def test_standbys_finish_the_rollout_after_each_leader_is_killed(
     fault_plane: ControlPlane, kube: Client, namespace: str
 ) -> None:
+    """The first leader dies right after the bump (recording the rollout and patching the
+    children), its successor right after the held pods are let go (with the nodes to release);
+    the last standby finishes."""
     async with (
         local_sidecars(fault_plane, namespace, sidecars="fleet-simulator") as sidecars,
         contextlib.AsyncExitStack() as stack,
@@ -143,30 +156,21 @@ async def test_a_standby_finishes_the_rollout_after_the_leader_is_killed(
         assert sidecars.simulator is not None
         template = sidecars.simulator.url_template
         processes = await stack.enter_async_context(managers(fault_plane, namespace, template))
-        first = await eventually(
-            _leaders_of(processes),
-            lambda found: len(found) == 1,
-            timeout=TAKEOVER_TIMEOUT,
-            message="one leader among the managers",
-        )
-        leader = first[0]
+        first = await _successor(processes)
         roll = FaultRollout(kube, namespace, sidecars.simulator, sidecars.fleet)
         await roll.ready()
         async with roll.held():
             await roll.bump()
+            first.kill()
+            await first.proc.wait()
+            second = await _successor([m for m in processes if m is not first])
             await roll.in_flight()
-            leader.kill()
-            await leader.proc.wait()
+            await roll.release()
+            second.kill()
+            await second.proc.wait()
             # Without an operator, the cluster moves on: the held pods go, new ones come up
             # with sidecars that wait to be released.
-            await roll.release()
-            standbys = [m for m in processes if m is not leader]
-            successor = await eventually(
-                _leaders_of(standbys),
-                lambda found: len(found) == 1,
-                timeout=TAKEOVER_TIMEOUT,
-                message="a standby took over",
-            )
+            last = await _successor([m for m in processes if m not in (first, second)])
             await roll.landed()
-        assert successor[0] is not leader
-        assert await leaders(standbys) == successor
+        assert len({first.index, second.index, last.index}) == REPLICAS
+        assert await leaders(processes) == [last]
