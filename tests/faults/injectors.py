@@ -96,17 +96,17 @@ async def crash_and_restart(op: OperatorHarness, plane: ControlPlane) -> None:
 
 
 def unsettle(sidecars: Sequence[SimulatedNode]) -> None:
-    """Every sidecar answers its next requests with 500s; besides, by position: a third hang
-    (the operator's calls time out), a third fail their next two mark-ready runs, a third
-    drop connections without an answer; every other one loses its whole task store."""
+    """Every sidecar answers its next two requests with 500s; besides, by position: a third
+    hang once (the operator's call times out), a third fail their next mark-ready run, a third
+    drop a connection without an answer; every other one loses its whole task store."""
     for i, sidecar in enumerate(sidecars):
-        sidecar.inject(Fault.SERVER_ERROR, times=3)
+        sidecar.inject(Fault.SERVER_ERROR, times=2)
         if i % 3 == 0:
-            sidecar.inject(Fault.HANG, times=2, endpoints={"status", "submit"})
+            sidecar.inject(Fault.HANG, times=1, endpoints={"status", "submit"})
         if i % 3 == 1:
-            sidecar.fail("mark-ready", times=2)
+            sidecar.fail("mark-ready", times=1)
         if i % 3 == 2:
-            sidecar.inject(Fault.DISCONNECT, times=2, endpoints={"status", "submit"})
+            sidecar.inject(Fault.DISCONNECT, times=1, endpoints={"status", "submit"})
         if i % 2 == 1:
             sidecar.lose_tasks()
 
