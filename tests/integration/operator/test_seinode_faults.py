@@ -215,8 +215,16 @@ async def test_exhausted_retry_budget_fails_the_node_with_the_task_detail(
         held = await _held(sidecar, "configure-genesis")
 
         # While a task runs the executor writes nothing, so this budget is the one it reads
-        # once the task fails; wait until the operator's cache shows it.
-        node = await op.node("budget-0")
+        # once the task fails; wait until the operator's cache shows it. Only after the
+        # submission is persisted, though: the sidecar runs the task before the executor writes
+        # its submittedAt, and that write (of the plan as the executor read it) would drop a
+        # budget patched in between.
+        node = await eventually(
+            lambda: op.node("budget-0"),
+            lambda obj: bool(plan_task(obj, "configure-genesis").get("submittedAt")),
+            timeout=60,
+            message="configure-genesis submission persisted",
+        )
         index = next(i for i, t in enumerate(node["status"]["plan"]["tasks"]) if t["id"] == held.id)
         path = f"/status/plan/tasks/{index}"
         await kube.status().patch(
