@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 PY := .venv/bin/python
 
-.PHONY: venv system-deps control-plane seictl dev test test-unit test-integration lint typecheck crds check-crds lint-dockerfile check-install check lock
+.PHONY: venv system-deps control-plane seictl dev test test-unit test-integration test-faults lint typecheck crds check-crds lint-dockerfile check-install check lock
 
 venv:
 	@hack/install-python.sh
@@ -38,6 +38,11 @@ test-integration: venv system-deps control-plane seictl
 	@ENVTEST_ASSETS=$$(hack/build-control-plane.sh 2>/dev/null | tail -n1) \
 	SEICTL_BIN=$$(hack/build-seictl.sh 2>/dev/null | tail -n1)/seictl \
 	$(PY) -m pytest tests/integration $(PYTEST_ARGS)
+
+# The fault suite alone (SEI_FAULTS_SOAK=<rollouts> adds its soak).
+test-faults: venv control-plane
+	@ENVTEST_ASSETS=$$(hack/build-control-plane.sh 2>/dev/null | tail -n1) \
+	$(PY) -m pytest tests/faults $(PYTEST_ARGS)
 
 lint: venv
 	@.venv/bin/ruff check .

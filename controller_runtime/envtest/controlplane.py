@@ -211,6 +211,11 @@ class ControlPlane:
         await self.stop_component(name)
         await self.start_component(name)
 
+    async def kill_component(self, name: str) -> None:
+        """SIGKILLs a component, as a crash or an OOM kill would: no graceful shutdown, open
+        connections reset. start_component brings it back on the same ports and data."""
+        await self.processes[name].kill()
+
     async def _wait(self, name: str, ready: Callable[[], Awaitable[bool]]) -> None:
         process = self.processes[name]
         deadline = time.monotonic() + self.options.start_timeout

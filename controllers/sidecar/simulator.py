@@ -5,7 +5,10 @@ Two layouts, usable together:
   (the operator's URL template is :attr:`SidecarSimulator.url_template`); unknown nodes are
   created on first contact unless ``auto_create=False``;
 - one port per node at ``/v0/...`` (:meth:`SidecarSimulator.serve_node`), which can be stopped
-  and started again on the same port like a pod going away and coming back.
+  and started again on the same port like a pod going away and coming back. While a node's own
+  server is stopped, its path on the shared port drops connections too (its pod is gone), so
+  an operator addressing the shared port sees the same sidecar lifecycle as one addressing the
+  node's port (e.g. operator processes given a URL template, beside a local fleet).
 
 The node semantics and knobs live in :mod:`controllers.sidecar.simnode`. In-process::
 
@@ -71,6 +74,8 @@ class SidecarSimulator:
         self.port: int | None = None
         self._shared: web.AppRunner | None = None
         self._node_servers: dict[NodeKey, tuple[web.AppRunner, int]] = {}
+        # Nodes served on their own port once and stopped since: gone from the shared port too.
+        self._stopped: set[NodeKey] = set()
         self._closing = asyncio.Event()
 
     # --- nodes ---------------------------------------------------------------------------------
@@ -121,12 +126,14 @@ class SidecarSimulator:
         app.add_routes(self._routes(""))
         runner, bound = await self._serve(app, port)
         self._node_servers[key] = (runner, bound)
+        self._stopped.discard(key)
         return f"http://{self.host}:{bound}"
 
     async def stop_node(self, namespace: str, name: str) -> None:
         """Stops the node's own server: connections are refused until it is served again."""
         served = self._node_servers.pop((namespace, name), None)
         if served is not None:
+            self._stopped.add((namespace, name))
             await served[0].cleanup()
 
     async def close(self) -> None:
@@ -181,7 +188,8 @@ class SidecarSimulator:
             node = self._node_of(request)
             if node is None:
                 return _json(502, {"error": "no such simulated node"})
-            if node.unreachable:
+            stopped = _NODE not in request.app and (node.namespace, node.name) in self._stopped
+            if node.unreachable or stopped:
                 return await self._drop(request)
             if node.response_delay > 0:
                 await self._pause(node.response_delay)

@@ -60,3 +60,22 @@ async def test_restarted_apiserver_keeps_the_data(envtest_assets: Path, tmp_path
         status, ns = await cp.rest.request("GET", "/api/v1/namespaces/survivor")
         assert status == 200
         assert ns["metadata"]["name"] == "survivor"
+
+
+async def test_killed_apiserver_comes_back_on_its_port_with_the_data(
+    envtest_assets: Path, tmp_path: Path
+) -> None:
+    async with ControlPlane(ControlPlaneOptions(assets_dir=envtest_assets, log_dir=tmp_path)) as cp:
+        await cp.rest.request(
+            "POST", "/api/v1/namespaces", {"metadata": {"name": "survivor"}}, ok=(201,)
+        )
+        killed = cp.processes[APISERVER].pid
+        await cp.kill_component(APISERVER)
+        assert killed is not None
+        assert not pid_alive(killed)
+        assert await cp.rest.status("/readyz") != 200
+        await cp.start_component(APISERVER)
+        assert cp.processes[APISERVER].pid != killed
+        status, ns = await cp.rest.request("GET", "/api/v1/namespaces/survivor")
+        assert status == 200
+        assert ns["metadata"]["name"] == "survivor"

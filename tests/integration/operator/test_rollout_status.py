@@ -17,7 +17,8 @@ from controller_runtime.envtest import ControlPlane, eventually
 from controllers.rollout_status.command import EXIT_COMPLETE, EXIT_STALLED
 from controllers.sidecar.simnode import Fault
 
-from .conftest import REPO, OperatorFactory
+from ...fixtures.operator import REPO
+from .conftest import OperatorFactory
 from .test_group_inplace import NEW_IMAGE, _bump, _create_ready_group, _group, _status
 from .test_group_rollout_recovery import BROKEN_IMAGE
 

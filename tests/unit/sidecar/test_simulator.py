@@ -93,6 +93,19 @@ async def test_a_stopped_node_port_refuses_and_comes_back_with_its_state(
     assert await status_of(factory.for_url(url), task_id) is TaskResultStatus.COMPLETED
 
 
+async def test_a_stopped_node_is_gone_from_the_shared_port_until_served_again(
+    sim: SidecarSimulator, factory: HTTPSidecarClientFactory
+) -> None:
+    shared = factory.for_url(sim.url_template.format(namespace=NS, name="solo"))
+    await sim.serve_node(NS, "solo")
+    assert await shared.status() is SidecarStatus.INITIALIZING
+    await sim.stop_node(NS, "solo")
+    with pytest.raises(SidecarUnavailableError):
+        await shared.status()
+    await sim.serve_node(NS, "solo")
+    assert await shared.status() is SidecarStatus.INITIALIZING
+
+
 async def test_unknown_nodes_are_refused_without_auto_create() -> None:
     async with (
         SidecarSimulator(auto_create=False) as sim,
