@@ -16,8 +16,6 @@ and `namespace` follow the test's `cluster`.
 
 from __future__ import annotations
 
-import os
-import subprocess
 import uuid
 from collections.abc import AsyncIterator, Generator
 from pathlib import Path
@@ -28,7 +26,9 @@ from kubernetes_asyncio import client
 from prometheus_client import CollectorRegistry
 
 from controller_runtime.client import Client, RestClient, load_config
-from controller_runtime.envtest import ASSETS_ENV, ControlPlane, ControlPlaneOptions
+from controller_runtime.envtest import ControlPlane, ControlPlaneOptions
+
+from .fixtures.assets import control_plane_assets
 
 REPO = Path(__file__).resolve().parents[1]
 _failures: list[str] = []
@@ -39,23 +39,10 @@ WITHOUT_WATCH_LIST_SUITES = (
 CLUSTERS = {"watch-list": "control_plane", "no-watch-list": "control_plane_without_watch_list"}
 
 
-def _assets_dir() -> Path:
-    # `make test` exports the directory; a bare `pytest` builds or finds the cached binaries.
-    if not os.environ.get(ASSETS_ENV):
-        out = subprocess.run(
-            [str(REPO / "hack" / "build-control-plane.sh")],
-            check=True,
-            stdout=subprocess.PIPE,
-            text=True,
-        ).stdout
-        os.environ[ASSETS_ENV] = out.strip().splitlines()[-1]
-    return Path(os.environ[ASSETS_ENV])
-
-
 @pytest.fixture(scope="session")
 def envtest_assets() -> Path:
     """The directory of the control-plane binaries, for tests that start their own."""
-    return _assets_dir()
+    return control_plane_assets()
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")

@@ -13,15 +13,13 @@ from typing import Final
 
 from api.v1alpha1 import (
     GenesisCeremonyNodeConfig,
-    PlannedTask,
     SeiNode,
     SnapshotSource,
     StateSyncSource,
     TaskPlan,
-    TaskPlanPhase,
-    TaskStatus,
 )
-from controllers.plan.ids import new_plan_id, task_id
+from controllers.plan.build import planned
+from controllers.plan.ids import new_plan_id
 from controllers.plan.params import (
     AwaitBootstrapCompleteParams,
     ConfigApplyParams,
@@ -312,15 +310,4 @@ def build_node_plan(node: SeiNode, *, plan_id: str | None = None) -> TaskPlan:
     else:
         steps = _progression(node, _snapshot_source(node))
     plan_id = plan_id or new_plan_id()
-    tasks = []
-    for index, (task_type, params, max_retries) in enumerate(steps):
-        task = PlannedTask(
-            type=task_type,
-            id=task_id(plan_id, task_type, index),
-            status=TaskStatus.PENDING,
-            params=params.stored(),
-        )
-        if max_retries:
-            task.max_retries = max_retries
-        tasks.append(task)
-    return TaskPlan(id=plan_id, phase=TaskPlanPhase.ACTIVE, tasks=tasks)
+    return planned(plan_id, steps)

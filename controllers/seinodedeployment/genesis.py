@@ -25,13 +25,11 @@ from typing import Any, Final
 
 from api.v1alpha1 import (
     ConditionStatus,
-    PlannedTask,
     SeiNodeDeployment,
     TaskPlan,
-    TaskPlanPhase,
-    TaskStatus,
 )
-from controllers.plan.ids import new_plan_id, task_id
+from controllers.plan.build import planned
+from controllers.plan.ids import new_plan_id
 from controllers.plan.params import (
     AssembleAndUploadGenesisParams,
     AssembleGenesisForkParams,
@@ -249,18 +247,7 @@ def build_genesis_plan(group: SeiNodeDeployment, plan_id: str | None = None) -> 
         ),
     ]
     plan_id = plan_id or new_plan_id()
-    tasks = []
-    for index, (task_type, params, max_retries) in enumerate(steps):
-        task = PlannedTask(
-            type=task_type,
-            id=task_id(plan_id, task_type, index),
-            status=TaskStatus.PENDING,
-            params=params.stored(),
-        )
-        if max_retries:
-            task.max_retries = max_retries
-        tasks.append(task)
-    return TaskPlan(id=plan_id, phase=TaskPlanPhase.ACTIVE, tasks=tasks)
+    return planned(plan_id, steps)
 
 
 def assembler(children: Sequence[Object]) -> Object | None:

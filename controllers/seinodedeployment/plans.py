@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from api.v1alpha1 import (
-    PlannedTask,
     SeiNodeDeployment,
     TaskPlan,
-    TaskPlanPhase,
-    TaskStatus,
     UpdateStrategyType,
 )
-from controllers.plan.ids import new_plan_id, task_id
+from controllers.plan.build import planned
+from controllers.plan.ids import new_plan_id
 from controllers.plan.params import TaskParams
 from controllers.seinodedeployment.bluegreen_tasks import (
     AWAIT_NODES_CAUGHT_UP,
@@ -52,23 +50,7 @@ def build_inplace_plan(group: SeiNodeDeployment, plan_id: str | None = None) -> 
         (AWAIT_SPEC_UPDATE, AwaitNodesParams(namespace=namespace, node_names=nodes or None)),
         (MARK_NODES_READY, AwaitNodesParams(namespace=namespace, node_names=nodes or None)),
     ]
-    return _plan(plan_id, steps)
-
-
-def _plan(plan_id: str, steps: list[tuple[str, TaskParams]]) -> TaskPlan:
-    return TaskPlan(
-        id=plan_id,
-        phase=TaskPlanPhase.ACTIVE,
-        tasks=[
-            PlannedTask(
-                type=task_type,
-                id=task_id(plan_id, task_type, index),
-                status=TaskStatus.PENDING,
-                params=params.stored(),
-            )
-            for index, (task_type, params) in enumerate(steps)
-        ],
-    )
+    return planned(plan_id, steps)
 
 
 def build_swap_plan(group: SeiNodeDeployment, plan_id: str | None = None) -> TaskPlan:
@@ -132,4 +114,4 @@ def build_swap_plan(group: SeiNodeDeployment, plan_id: str | None = None) -> Tas
         ),
         (TEARDOWN_NODES, AwaitNodesParams(namespace=namespace, node_names=incumbents or None)),
     ]
-    return _plan(plan_id or new_plan_id(), steps)
+    return planned(plan_id or new_plan_id(), steps)

@@ -9,8 +9,6 @@ Everything else is the operator e2e harness (tests/fixtures/operator.py), on thi
 
 from __future__ import annotations
 
-import os
-import subprocess
 import uuid
 from collections.abc import AsyncIterator, Generator
 from pathlib import Path
@@ -20,30 +18,20 @@ import pytest
 import pytest_asyncio
 
 from controller_runtime.client import Client, RestClient, load_config
-from controller_runtime.envtest import ASSETS_ENV, ControlPlane, ControlPlaneOptions
+from controller_runtime.envtest import ControlPlane, ControlPlaneOptions
 
+from ..fixtures.assets import control_plane_assets
 from ..fixtures.operator import OperatorFactory, prepare_sei_cluster, start_operator
 
 REPO = Path(__file__).resolve().parents[2]
 _failed: list[str] = []
 
 
-def _assets_dir() -> Path:
-    # `make test` exports the directory; a bare `pytest` builds or finds the cached binaries.
-    if not os.environ.get(ASSETS_ENV):
-        out = subprocess.run(
-            [str(REPO / "hack" / "build-control-plane.sh")],
-            check=True,
-            stdout=subprocess.PIPE,
-            text=True,
-        ).stdout
-        os.environ[ASSETS_ENV] = out.strip().splitlines()[-1]
-    return Path(os.environ[ASSETS_ENV])
-
-
 @pytest_asyncio.fixture(scope="package", loop_scope="session")
 async def fault_plane() -> AsyncIterator[ControlPlane]:
-    cp = ControlPlane(ControlPlaneOptions(assets_dir=_assets_dir(), full=True, fake_nodes=2))
+    cp = ControlPlane(
+        ControlPlaneOptions(assets_dir=control_plane_assets(), full=True, fake_nodes=2)
+    )
     await cp.start()
     try:
         await prepare_sei_cluster(cp)
