@@ -36,8 +36,6 @@ from pathlib import Path
 
 import aiohttp
 import structlog
-
-from controller_runtime.client import Client, RestClient, load_config
 from scalekit import (
     PLATFORM_ENV,
     REPO,
@@ -55,6 +53,8 @@ from scalekit import (
     seinode,
     settle,
 )
+
+from controller_runtime.client import Client, RestClient, load_config
 
 CREATE_CONCURRENCY = 32
 
@@ -109,8 +109,9 @@ async def wait_for_metrics(port: int, proc: asyncio.subprocess.Process, log: Pat
     raise TimeoutError(f"the operator's /metrics never answered (log: {log})")
 
 
-def operator_command(args: argparse.Namespace, n: int, kubeconfig: Path, namespace: str,
-                     port: int, url_template: str) -> list[str]:  # fmt: skip
+def operator_command(
+    args: argparse.Namespace, n: int, kubeconfig: Path, namespace: str, port: int, url: str
+) -> list[str]:
     flags = [
         "run",
         f"--kubeconfig={kubeconfig}",
@@ -119,13 +120,14 @@ def operator_command(args: argparse.Namespace, n: int, kubeconfig: Path, namespa
         f"--metrics-bind-address=127.0.0.1:{port}",
         "--health-probe-bind-address=0",
         f"--max-concurrent-reconciles={args.workers}",
-        f"--sidecar-url-template={url_template}",
+        f"--sidecar-url-template={url}",
         f"--log-level={args.log_level}",
     ]
     if args.profile:
         profiler = REPO / "bench" / "peer" / "cpuprofile.py"
         out = args.logs / f"scale-{n}.prof"
-        return [sys.executable, str(profiler), str(out), str(REPO / "controllers" / "cli.py"), *flags]
+        cli = REPO / "controllers" / "cli.py"
+        return [sys.executable, str(profiler), str(out), str(cli), *flags]
     return [sys.executable, "-m", "controllers.cli", *flags]
 
 
@@ -143,7 +145,8 @@ async def measure(n: int, args: argparse.Namespace) -> Result:
         rest = RestClient(await load_config(cp.kubeconfig))
         client = Client(rest)
         namespace = f"scale-{n}"
-        await client.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
+        ns = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}
+        await client.create(ns)
         sims = PodGatedSimulator()
         async with sims.running(client, namespace):
             port = free_port()
@@ -162,11 +165,14 @@ async def measure(n: int, args: argparse.Namespace) -> Result:
                 running = Countdown(n, phase_is("Running"))
                 pods = Countdown(n, lambda pod: node_of_pod(pod) is not None)
                 watches = [
-                    asyncio.create_task(follow(client, "sei.io/v1alpha1", "SeiNode", namespace, running)),
+                    asyncio.create_task(
+                        follow(client, "sei.io/v1alpha1", "SeiNode", namespace, running)
+                    ),
                     asyncio.create_task(follow(client, "v1", "Pod", namespace, pods)),
-                ]  # fmt: skip
+                ]
                 t0, cpu0 = time.monotonic(), proc_cpu(proc.pid)
-                await create_all(client, (seinode(i, namespace) for i in range(n)), CREATE_CONCURRENCY)
+                nodes = (seinode(i, namespace) for i in range(n))
+                await create_all(client, nodes, CREATE_CONCURRENCY)
                 created = time.monotonic()
                 await asyncio.wait_for(running.done.wait(), timeout=args.timeout)
                 cpu1 = proc_cpu(proc.pid)
@@ -233,8 +239,12 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("sizes", nargs="*", type=int, default=[100, 1000])
     parser.add_argument("--workers", type=int, default=16, help="--max-concurrent-reconciles")
-    parser.add_argument("--client-qps", type=float, default=5000.0,
-                        help="kube-controller-manager/scheduler client QPS (0: their defaults)")  # fmt: skip
+    parser.add_argument(
+        "--client-qps",
+        type=float,
+        default=5000.0,
+        help="kube-controller-manager/scheduler client QPS (0: their defaults)",
+    )
     parser.add_argument("--grace", type=float, default=5.0, help="seconds before the idle window")
     parser.add_argument("--idle", type=float, default=30.0, help="idle window, seconds")
     parser.add_argument("--timeout", type=float, default=1800.0)
