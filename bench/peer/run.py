@@ -1,22 +1,28 @@
 """One job, two runtimes, one API server: Go's controller-runtime (bench/peer/go) and this runtime
-(bench/peer/mirror.py) mirror 1000 ConfigMaps to owned Secrets with one worker.
+do the same job (bench/peer/jobs.py), side by side:
+- mirror (default): 1000 ConfigMaps mirrored to owned Secrets with one worker (mirror.py);
+- workload: 1000 PeerNodes (a SeiNode-like kind), each driving a PVC, a StatefulSet and a
+  headless Service it owns, and its status (workload.py, go/workload), with --workers workers.
 
     export ENVTEST_ASSETS=$(hack/build-control-plane.sh | tail -1)
-    .venv/bin/python bench/peer/run.py [--rounds 3] [--count 1000]
+    .venv/bin/python bench/peer/run.py [--job mirror|workload] [--workers 1] [--rounds 3]
+        [--count 1000]
         [--python INTERPRETER] [--pythonpath DIR]   # run the Python peer on other code
         [--profile]   # the Python peer under cProfile (CPU time), stats in --logs/python.prof
 
 Starts one local API server (etcd + kube-apiserver), builds the Go peer (bench/peer/build-go.sh,
 cached outside the repository), then for each round and each peer (alternating which goes
-first): creates a fresh namespace with `count` ConfigMaps, starts the peer on it, and measures
+first): creates a fresh namespace with `count` objects of the job, starts the peer on it, and
+measures
 - start-up: process start to "synced" (its ConfigMap and Secret caches synced), and the CPU
   seconds it had used by then (which the machine's other load does not inflate);
-- converge: process start to the last of the `count` Secrets appearing (a watch of the driver);
+- converge: process start to the job done for all `count` objects (a watch of the driver);
 - busy CPU: the process's user + system CPU seconds (/proc/<pid>/stat) once it has gone idle
   after converging, so the follow-up reconciles count on both sides;
 - peak RSS: its VmHWM then;
 - reconciles: its controller_runtime_reconcile_total then (the same work on both sides).
-Every Secret is then checked (data and controller reference) and the peer stopped by SIGTERM.
+The job's result is then checked (every child, its content and controller reference) and the peer
+stopped by SIGTERM.
 Prints each run and the medians, and our/Go ratios.
 """
 
@@ -24,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import os
 import platform
 import signal
@@ -36,9 +41,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import aiohttp
+from jobs import JOBS, Job
 
 from controller_runtime.client import Client, RestClient, load_config
 from controller_runtime.envtest import ControlPlane, ControlPlaneOptions
@@ -56,15 +61,6 @@ class Measured:
     peak_rss: float  # MiB
     rss: float  # MiB
     reconciles: float  # controller_runtime_reconcile_total at convergence
-
-
-def configmap(i: int, namespace: str) -> dict[str, Any]:
-    return {
-        "apiVersion": "v1",
-        "kind": "ConfigMap",
-        "metadata": {"name": f"cm-{i:05d}", "namespace": namespace, "labels": {"app": "peer"}},
-        "data": {f"key-{k}": f"value-{i}-{k}-" + "v" * 40 for k in range(3)},
-    }
 
 
 def free_port() -> int:
@@ -99,53 +95,6 @@ def proc_status(pid: int, key: str) -> float:
     raise KeyError(key)
 
 
-async def populate(client: Client, namespace: str, count: int) -> None:
-    await client.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
-    gate = asyncio.Semaphore(32)
-
-    async def put(i: int) -> None:
-        async with gate:
-            await client.create(configmap(i, namespace))
-
-    await asyncio.gather(*(put(i) for i in range(count)))
-
-
-async def wait_for_secrets(client: Client, namespace: str, count: int) -> None:
-    """Returns when `count` Secrets exist in the namespace (watching, relisting if cut)."""
-    while True:
-        listed = await client.list("v1", "Secret", namespace)
-        seen = {s["metadata"]["name"] for s in listed["items"]}
-        if len(seen) >= count:
-            return
-        rv = listed["metadata"]["resourceVersion"]
-        async with client.watch(
-            "v1", "Secret", namespace, resource_version=rv, timeout_seconds=3600
-        ) as events:
-            async for event in events:
-                if event["type"] in ("ADDED", "MODIFIED"):
-                    seen.add(event["object"]["metadata"]["name"])
-                    if len(seen) >= count:
-                        return
-
-
-async def check(client: Client, namespace: str, count: int) -> None:
-    secrets = {
-        s["metadata"]["name"]: s for s in (await client.list("v1", "Secret", namespace))["items"]
-    }
-    assert len(secrets) == count, f"{len(secrets)} Secrets, want {count}"
-    for i in range(count):
-        want = configmap(i, namespace)
-        secret = secrets[want["metadata"]["name"]]
-        data = {k: base64.b64decode(v).decode() for k, v in secret["data"].items()}
-        assert data == want["data"], secret["metadata"]["name"]
-        [ref] = secret["metadata"]["ownerReferences"]
-        assert (ref["kind"], ref["name"], ref["controller"]) == (
-            "ConfigMap",
-            want["metadata"]["name"],
-            True,
-        )
-
-
 async def reconciles(port: int) -> float:
     """controller_runtime_reconcile_total of the peer's controllers, from its /metrics."""
     async with (
@@ -162,16 +111,15 @@ async def reconciles(port: int) -> float:
 
 async def run_peer(
     client: Client,
+    job: Job,
     command: list[str],
     env: dict[str, str],
     namespace: str,
     count: int,
     log: Path,
 ) -> Measured:
-    await populate(client, namespace, count)
-    # Its watch starts from a list's resourceVersion, so it sees every Secret whenever it
-    # connects: no need to wait for it before starting the peer.
-    converged = asyncio.create_task(wait_for_secrets(client, namespace, count))
+    await job.populate(client, namespace, count)
+    converged = asyncio.create_task(job.converged(client, namespace, count))
     port = free_port()
     started = time.time_ns()
     with log.open("wb") as stderr:
@@ -204,7 +152,7 @@ async def run_peer(
                 proc.kill()
                 await proc.wait()
             await reader
-    await check(client, namespace, count)
+    await job.check(client, namespace, count)
     if not synced:
         raise RuntimeError(f"{command[0]} never printed 'synced' (log: {log})")
     (synced_at, startup_cpu), converge = synced[0], (done - started) / 1e9
@@ -243,15 +191,17 @@ def median(runs: list[Measured]) -> Measured:
     )
 
 
-def build_go_peer() -> str:
+def build_go_peer(job: str) -> str:
     out = subprocess.run(
-        [str(HERE / "build-go.sh")], check=True, capture_output=True, text=True
+        [str(HERE / "build-go.sh"), job], check=True, capture_output=True, text=True
     ).stdout
     return out.split()[-1]
 
 
 async def main() -> None:
     parser = argparse.ArgumentParser()
+    parser.add_argument("--job", choices=sorted(JOBS), default="mirror")
+    parser.add_argument("--workers", type=int, default=1, help="workload: reconcile workers")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--count", type=int, default=1000)
     parser.add_argument("--python", default=sys.executable, help="interpreter of the Python peer")
@@ -262,7 +212,8 @@ async def main() -> None:
     )
     args = parser.parse_args()
 
-    go_binary = await asyncio.to_thread(build_go_peer)
+    job = JOBS[args.job]
+    go_binary = await asyncio.to_thread(build_go_peer, job.name)
     args.logs.mkdir(parents=True, exist_ok=True)
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, "
@@ -273,20 +224,21 @@ async def main() -> None:
     cp = ControlPlane(ControlPlaneOptions())
     await cp.start()
     client = Client(RestClient(await load_config(cp.kubeconfig)))
+    if job.crds:
+        await cp.install_crds(list(job.crds))
     base_env = {**os.environ, "KUBECONFIG": str(cp.kubeconfig)}
     py_env = dict(base_env)
     if args.pythonpath:
         py_env["PYTHONPATH"] = args.pythonpath
+    workers = ["--workers", str(args.workers)] if job.takes_workers else []
+    script = [str(job.python_script), *workers]
     peers: dict[str, tuple[list[str], dict[str, str]]] = {
-        "go": ([go_binary], base_env),
-        "python": ([args.python, str(HERE / "mirror.py")], py_env),
+        "go": ([go_binary, *workers], base_env),
+        "python": ([args.python, *script], py_env),
     }
     if args.profile:
         profiler = [str(HERE / "cpuprofile.py"), str(args.logs / "python.prof")]
-        peers["python"] = (
-            [args.python, *profiler, str(HERE / "mirror.py")],
-            py_env,
-        )
+        peers["python"] = ([args.python, *profiler, *script], py_env)
     results: dict[str, list[Measured]] = {name: [] for name in peers}
     print(HEADER, flush=True)
     try:
@@ -294,10 +246,9 @@ async def main() -> None:
             order = list(peers) if rnd % 2 else list(reversed(peers))
             for name in order:
                 command, env = peers[name]
-                namespace = f"peer-{name}-{rnd}"
-                m = await run_peer(
-                    client, command, env, namespace, args.count, args.logs / f"{namespace}.log"
-                )
+                namespace = f"peer-{job.name}-{name}-{rnd}"
+                log = args.logs / f"{namespace}.log"
+                m = await run_peer(client, job, command, env, namespace, args.count, log)
                 results[name].append(m)
                 print(row(f"{name} round {rnd}", m), f"(load {load()})", flush=True)
     finally:
@@ -305,7 +256,8 @@ async def main() -> None:
         await cp.stop()
 
     go, py = median(results["go"]), median(results["python"])
-    print(f"\nmedians of {args.rounds} rounds, {args.count} ConfigMaps, one worker")
+    workers_note = f"{args.workers} worker(s)" if job.takes_workers else "one worker"
+    print(f"\nmedians of {args.rounds} rounds, job {job.name}, {args.count} objects,", workers_note)
     print(HEADER)
     print(row("Go controller-runtime", go))
     print(row("ours (Python)", py))

@@ -85,7 +85,9 @@ def apiserver_argv(
     ]
 
 
-def controller_manager_argv(binary: Path, pki: PkiFiles, kubeconfig: Path, port: int) -> list[str]:
+def controller_manager_argv(
+    binary: Path, pki: PkiFiles, kubeconfig: Path, port: int, client_qps: float | None = None
+) -> list[str]:
     return [
         str(binary),
         f"--kubeconfig={kubeconfig}",
@@ -101,15 +103,25 @@ def controller_manager_argv(binary: Path, pki: PkiFiles, kubeconfig: Path, port:
         f"--cluster-signing-cert-file={pki.ca_cert}",
         f"--cluster-signing-key-file={pki.ca_key}",
         "--profiling=false",
+        *_qps_flags(client_qps),
     ]
 
 
-def scheduler_config(kubeconfig: Path) -> str:
+def _qps_flags(client_qps: float | None) -> list[str]:
+    if client_qps is None:
+        return []
+    return [f"--kube-api-qps={client_qps:g}", f"--kube-api-burst={int(2 * client_qps)}"]
+
+
+def scheduler_config(kubeconfig: Path, client_qps: float | None = None) -> str:
     """KubeSchedulerConfiguration: with --config, the kubeconfig and leader flags live here."""
+    connection: dict[str, object] = {"kubeconfig": str(kubeconfig)}
+    if client_qps is not None:
+        connection.update(qps=client_qps, burst=int(2 * client_qps))
     config = {
         "apiVersion": "kubescheduler.config.k8s.io/v1",
         "kind": "KubeSchedulerConfiguration",
-        "clientConnection": {"kubeconfig": str(kubeconfig)},
+        "clientConnection": connection,
         "leaderElection": {"leaderElect": False},
     }
     return yaml.safe_dump(config, sort_keys=False)

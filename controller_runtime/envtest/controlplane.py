@@ -73,6 +73,10 @@ class ControlPlaneOptions:
     """Per component; the API server needs most of it on 2 cores."""
     log_dir: Path | None = None
     """Where component logs go; default a fresh temporary directory."""
+    client_qps: float | None = None
+    """Client QPS of kube-controller-manager and kube-scheduler (burst twice that) when full;
+    None keeps their defaults (20 and 50), which pace a cluster with hundreds of pods.
+    kwokctl's scale setups use 5000 (kwok itself is not rate-limited)."""
     apiserver_args: list[str] = field(default_factory=list)
     """Extra kube-apiserver flags, after the defaults (a repeated flag overrides them)."""
     apiserver_feature_gates: dict[str, bool] = field(default_factory=dict)
@@ -144,12 +148,18 @@ class ControlPlane:
         self._add(
             CONTROLLER_MANAGER,
             components.controller_manager_argv(
-                self.assets.kube_controller_manager, self.pki, self.kubeconfig, kcm_port
+                self.assets.kube_controller_manager,
+                self.pki,
+                self.kubeconfig,
+                kcm_port,
+                self.options.client_qps,
             ),
         )
         self._readiness[CONTROLLER_MANAGER] = lambda: self._https_ok(kcm_port)
         sched_config = self._work_dir / "scheduler.yaml"
-        sched_config.write_text(components.scheduler_config(self.kubeconfig))
+        sched_config.write_text(
+            components.scheduler_config(self.kubeconfig, self.options.client_qps)
+        )
         self._add(
             SCHEDULER,
             components.scheduler_argv(

@@ -84,6 +84,10 @@ class ManagerOptions:
     sync_period: float | None = 10 * 3600.0
     uncached: set[tuple[str, str]] = field(default_factory=set)
     """(apiVersion, kind) always read from the API server."""
+    skip_unchanged_applies: bool = True
+    """The client answers a server-side apply from the cache when it would change nothing: the
+    same configuration and options as our last apply of the object, which the cache still holds
+    at the resourceVersion that apply returned (see manager/applied.py)."""
     field_owner: str | None = None
     user_agent: str | None = None
     """User-Agent of the HTTP client Manager.create makes (default: the runtime's)."""
@@ -126,7 +130,12 @@ class Manager:
             by_object=self.options.by_object,
             sync_period=self.options.sync_period,
         )
-        self.client = CachedClient(self.cache, self.api_reader, self.options.uncached)
+        self.client = CachedClient(
+            self.cache,
+            self.api_reader,
+            self.options.uncached,
+            skip_unchanged_applies=self.options.skip_unchanged_applies,
+        )
         self.elected = asyncio.Event()
         self._servers = RunnableGroup("server", self._failed)
         self._caches = RunnableGroup("cache", self._failed)
