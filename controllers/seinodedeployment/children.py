@@ -226,3 +226,15 @@ def scale_down_victims(group: SeiNodeDeployment, children: Iterable[Object]) -> 
         for node in children
         if (ordinal := ordinal_of(node)) is not None and ordinal >= replicas
     ]
+
+
+def overlay(children: Iterable[Object], written: Mapping[str, Object | None]) -> list[Object]:
+    """The listed children with a pass's own writes applied (None: deleted), sorted by name:
+    a re-listing from the cache may not show what the pass itself just wrote."""
+    by_name = {c["metadata"]["name"]: c for c in children}
+    for name, obj in written.items():
+        if obj is None:
+            by_name.pop(name, None)
+        elif name in by_name:
+            by_name[name] = obj
+    return sorted(by_name.values(), key=lambda c: c["metadata"]["name"])

@@ -1,8 +1,9 @@
-"""The SeiNodeDeployment reconciler (spec 4.7, 6.5, 8; decisions F3-F11, F16, D1, D2).
+"""The SeiNodeDeployment reconciler (spec 4.7, 6.5, 8; decisions F3-F12, F16, D1, D2).
 
-One pass: read the group (cache, or our own newer write) and its real children; detect a
-rollout before anything touches a child (so a template change is never pushed outside its
-plan); start, drive or finalize the group plan; keep children in line with the template and
+One pass: read the group (cache, or our own newer write) and its real children; point the
+networking at the serving children; detect a rollout (and a genesis/fork ceremony) before
+anything touches a child, so a template change is never pushed outside its plan; start, drive
+or finalize the group plan (plan_lifecycle.py); keep children in line with the template and
 scale them while no plan runs; compute status from the real children; write status once.
 
 Invariants:
@@ -18,6 +19,9 @@ Invariants:
 - BlueGreen/HardFork (F12): incumbents are not touched before teardown; the group counts,
   syncs, scales and serves its serving children only (generations.py), and a switch-over is
   applied to the external Service and persisted before any later task (teardown) runs.
+- Children the pass itself deleted or rewrote (``written``) are seen as written for the rest
+  of the pass (children.overlay), whatever the cache shows: a node deleted or detached by this
+  pass is never taken for a serving one.
 """
 
 from __future__ import annotations
@@ -29,16 +33,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import structlog
-
-from api.v1alpha1 import (
-    ConditionStatus,
-    SeiNodeDeployment,
-    SeiNodeDeploymentPhase,
-    TaskPlan,
-    TaskPlanPhase,
-    UpdateStrategyType,
-)
+from api.v1alpha1 import SeiNodeDeployment, SeiNodeDeploymentPhase
 from controller_runtime.client import Object, PatchType
 from controller_runtime.client.errors import AlreadyExistsError, InvalidError, NotFoundError
 from controller_runtime.controller import Request, Result
@@ -46,23 +41,14 @@ from controller_runtime.events import EventRecorder
 from controller_runtime.manager import CachedClient
 from controller_runtime.manager.own_writes import OwnWrites
 from controllers.objects import OwnedKind, event_ref
-from controllers.plan.engine import IMMEDIATE_REQUEUE, PlanExecutor, TaskContext
+from controllers.plan.engine import PlanExecutor
 from controllers.seinodedeployment import children as ch
 from controllers.seinodedeployment import generations as gen
-from controllers.seinodedeployment.backoff import RetryGate
 from controllers.seinodedeployment.exposure import GroupExposure
-from controllers.seinodedeployment.genesis import (
-    assembler,
-    build_genesis_plan,
-    ceremony_due,
-    ceremony_retry_delay,
-    complete_ceremony,
-    detect_genesis,
-    is_ceremony_plan,
-)
+from controllers.seinodedeployment.genesis import detect_genesis
 from controllers.seinodedeployment.leftovers import Leftovers
 from controllers.seinodedeployment.metrics import CONTROLLER, GroupMetrics, ReconcileErrors
-from controllers.seinodedeployment.plans import build_inplace_plan, build_swap_plan
+from controllers.seinodedeployment.plan_lifecycle import PlanLifecycle
 from controllers.seinodedeployment.rollout import (
     Event,
     detect_rollout,
@@ -76,19 +62,11 @@ from controllers.seinodedeployment.status import (
     ROLLOUT_IN_PROGRESS,
     compute_status,
 )
-from controllers.sidecar.api import (
-    DEFAULT_SIDECAR_PORT,
-    SidecarClient,
-    SidecarClientFactory,
-    SidecarError,
-)
-
-log = structlog.get_logger("seinodedeployment")
+from controllers.sidecar.api import SidecarClientFactory
 
 API_VERSION = "sei.io/v1alpha1"
 KIND = "SeiNodeDeployment"
 FINALIZER = "sei.io/seinodedeployment-finalizer"
-IMMEDIATE = IMMEDIATE_REQUEUE
 STEADY_STATE_REQUEUE = 30.0
 DEFAULT_STALL_THRESHOLD = 600.0
 
@@ -113,7 +91,16 @@ class SeiNodeDeploymentReconciler:
         self.objects = OwnedKind(deps.client, deps.own_writes, API_VERSION, KIND)
         self.exposure = GroupExposure(deps.client, deps.platform, self._event)
         self.leftovers = Leftovers(deps.client, self._event)
-        self.retry_gate = RetryGate()
+        self.plans = PlanLifecycle(
+            client=deps.client,
+            sidecars=deps.sidecars,
+            executor=deps.executor,
+            platform=deps.platform,
+            now=deps.now,
+            emit=self._event,
+            leftovers=self.leftovers,
+            list_children=self._children,
+        )
 
     # --- observe ---------------------------------------------------------------------------
 
@@ -185,8 +172,8 @@ class SeiNodeDeploymentReconciler:
 
         detect_genesis(group)
 
-        requeue = await self._reconcile_plan(group, _overlay(children, written), written)
-        children = _overlay(await self._children(group), written)
+        requeue = await self.plans.reconcile(group, ch.overlay(children, written), written)
+        children = ch.overlay(await self._children(group), written)
         members = gen.serving(group, children)
         if gen.service_revision(group, children) != revision:
             # A switch-over (or its end): the Service follows before anything else happens.
@@ -232,145 +219,6 @@ class SeiNodeDeploymentReconciler:
             self.d.metrics.substep_duration.labels(CONTROLLER, substep).observe(
                 time.monotonic() - started
             )
-
-    # --- plans (6.5, F7, F11) ----------------------------------------------------------------
-
-    def _context(self, group: SeiNodeDeployment, children: list[Object]) -> TaskContext:
-        return TaskContext.for_owner(
-            group,
-            client=self.d.client,
-            sidecar=lambda: self._assembler_sidecar(group, children),
-            sidecars=self.d.sidecars,
-            platform=self.d.platform,
-            now=self.d.now,
-            api_reader=self.d.client.direct,
-        )
-
-    def _assembler_sidecar(self, group: SeiNodeDeployment, children: list[Object]) -> SidecarClient:
-        """The sidecar of the group's assembler node (6.4), for group-level sidecar tasks."""
-        node = assembler(children)
-        if node is None:
-            raise SidecarError(f"no assembler node found for group {group.metadata.name}")
-        port = int(((node.get("spec") or {}).get("sidecar") or {}).get("port") or 0)
-        return self.d.sidecars(
-            node["metadata"]["name"], node["metadata"]["namespace"], port or DEFAULT_SIDECAR_PORT
-        )
-
-    async def _reconcile_plan(
-        self,
-        group: SeiNodeDeployment,
-        children: list[Object],
-        written: dict[str, Object | None],
-    ) -> float:
-        """Drives, finalizes or starts the group plan; returns the requeue delay (0: none)."""
-        status = group.status
-        plan = status.plan
-        if plan is not None and plan.phase == TaskPlanPhase.ACTIVE:
-            # Steps that ask to go on at once (a task completed) are taken in this pass; the
-            # pass's one status write persists them all. Every step is idempotent, so a crash
-            # before that write repeats them and changes nothing.
-            owner = group.metadata.uid or ""
-            wait = self.retry_gate.wait(owner, plan)
-            if wait > 0:
-                return wait  # a task's retry backoff, which events must not cut short
-            context = self._context(group, children)
-            for _ in range(len(plan.tasks) + 1):
-                was_switched = gen.switched(status.rollout)
-                retries = self.retry_gate.retries(plan)
-                step = await self.d.executor.step(plan, context, CONTROLLER)
-                self.retry_gate.record(owner, plan, retries, step.requeue_after)
-                if plan.phase != TaskPlanPhase.ACTIVE or step.requeue_after != IMMEDIATE:
-                    break
-                if gen.switched(status.rollout) != was_switched:
-                    # Traffic moves to the entrants: persist it and re-point the Service
-                    # (this pass) before the next task (teardown) runs (next pass).
-                    return IMMEDIATE
-            if plan.phase == TaskPlanPhase.ACTIVE:
-                return step.requeue_after or 0.0
-        if plan is not None and plan.phase == TaskPlanPhase.COMPLETE:
-            self._complete_plan(group)
-            return IMMEDIATE
-        if plan is not None and plan.phase == TaskPlanPhase.FAILED:
-            children = _overlay(await self._children(group), written)
-            await self.leftovers.detach(group, children, written)
-            self._fail_plan(group)
-            return IMMEDIATE
-        if ceremony_due(group):
-            wait = ceremony_retry_delay(group, self.d.now())
-            if wait > 0:
-                return wait
-            self._start_plan(group, build_genesis_plan(group))
-            return IMMEDIATE
-        if plan is None and status.rollout is not None:
-            if status.rollout.strategy == UpdateStrategyType.IN_PLACE:
-                self._start_plan(group, build_inplace_plan(group))
-            else:
-                status.rollout.entrant_nodes = gen.entrant_names(group)
-                self._start_plan(group, build_swap_plan(group))
-            return IMMEDIATE
-        return 0.0
-
-    def _start_plan(self, group: SeiNodeDeployment, plan: TaskPlan) -> None:
-        group.status.plan = plan
-        group.status.set_condition(
-            PLAN_IN_PROGRESS,
-            ConditionStatus.TRUE,
-            "PlanStarted",
-            "Plan execution started",
-            group.metadata.generation,
-        )
-        self._event(group, Event("Normal", "PlanStarted", "Plan execution started"))
-
-    def _complete_plan(self, group: SeiNodeDeployment) -> None:
-        status, generation = group.status, group.metadata.generation
-        if is_ceremony_plan(status.plan):
-            # Not a deployment plan even if a rollout was recorded meanwhile: that rollout
-            # gets its own plan next.
-            complete_ceremony(group)
-        elif status.rollout is not None:
-            status.observed_generation = generation
-            status.rollout = None
-            status.set_condition(
-                ROLLOUT_IN_PROGRESS,
-                ConditionStatus.FALSE,
-                "RolloutComplete",
-                "Deployment completed successfully",
-                generation,
-            )
-            self._event(
-                group,
-                Event("Normal", "RolloutComplete", "Deployment rollout completed successfully"),
-            )
-        status.plan = None
-        status.set_condition(
-            PLAN_IN_PROGRESS,
-            ConditionStatus.FALSE,
-            "PlanComplete",
-            "Plan completed successfully",
-            generation,
-        )
-        self._event(group, Event("Normal", "PlanComplete", "Plan completed successfully"))
-        self.d.executor.metrics.plan_active.labels(
-            CONTROLLER, group.metadata.namespace, group.metadata.name
-        ).set(0)
-
-    def _fail_plan(self, group: SeiNodeDeployment) -> None:
-        status, generation = group.status, group.metadata.generation
-        status.phase = SeiNodeDeploymentPhase.DEGRADED
-        status.plan = None
-        if status.rollout is not None:
-            status.rollout = None
-            status.set_condition(
-                ROLLOUT_IN_PROGRESS,
-                ConditionStatus.FALSE,
-                "RolloutFailed",
-                "Deployment plan failed",
-                generation,
-            )
-        status.set_condition(
-            PLAN_IN_PROGRESS, ConditionStatus.FALSE, "PlanFailed", "Plan failed", generation
-        )
-        self._event(group, Event("Warning", "PlanFailed", "Plan failed"))
 
     # --- children (4.8, 4.9) ------------------------------------------------------------------
 
@@ -451,9 +299,8 @@ class SeiNodeDeploymentReconciler:
         else:
             await self.exposure.delete_networking(group)
         self.d.metrics.forget(ns, name)
-        self.retry_gate.forget(group.metadata.uid or "")
+        self.plans.forget(group)
         self.d.errors.forget(CONTROLLER, ns, name)
-        self.d.executor.metrics.delete_plan_active(CONTROLLER, ns, name)
         await self.objects.patch_finalizers(base, [f for f in finalizers if f != FINALIZER])
         self.d.own_writes.forget(base)
 
@@ -467,14 +314,3 @@ class SeiNodeDeploymentReconciler:
             }
         }
         await self.d.client.patch(obj, body, PatchType.MERGE)
-
-
-def _overlay(children: list[Object], written: dict[str, Object | None]) -> list[Object]:
-    """The listed children with this pass's own writes applied (None: deleted)."""
-    by_name = {c["metadata"]["name"]: c for c in children}
-    for name, obj in written.items():
-        if obj is None:
-            by_name.pop(name, None)
-        elif name in by_name:
-            by_name[name] = obj
-    return sorted(by_name.values(), key=lambda c: c["metadata"]["name"])

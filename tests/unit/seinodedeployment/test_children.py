@@ -7,6 +7,7 @@ from controllers.seinodedeployment.children import (
     current_revision,
     desired_child,
     go_json_string_map,
+    overlay,
     owned_children,
     scale_down_victims,
 )
@@ -175,3 +176,25 @@ def test_scale_down_removes_ordinals_at_or_above_replicas_only() -> None:
     children = [child(f"archive-rpc-{i}", i) for i in range(5)] + [child("archive-rpc-exporter")]
     victims = scale_down_victims(group(spec__replicas=3), children)
     assert [v["metadata"]["name"] for v in victims] == ["archive-rpc-3", "archive-rpc-4"]
+
+
+def test_overlay_drops_children_the_pass_deleted() -> None:
+    listed = [child("archive-rpc-0", 0), child("archive-rpc-1", 1)]
+    seen = overlay(listed, {"archive-rpc-0": None})
+    assert [c["metadata"]["name"] for c in seen] == ["archive-rpc-1"]
+
+
+def test_overlay_shows_children_as_the_pass_wrote_them() -> None:
+    rewritten = child("archive-rpc-1", 1, "7")
+    seen = overlay([child("archive-rpc-1", 1, "4")], {"archive-rpc-1": rewritten})
+    assert seen == [rewritten]
+
+
+def test_overlay_adds_no_child_the_listing_does_not_hold() -> None:
+    seen = overlay([child("archive-rpc-0", 0)], {"archive-rpc-5": child("archive-rpc-5", 5)})
+    assert [c["metadata"]["name"] for c in seen] == ["archive-rpc-0"]
+
+
+def test_overlay_sorts_by_name() -> None:
+    seen = overlay([child("archive-rpc-2", 2), child("archive-rpc-0", 0)], {})
+    assert [c["metadata"]["name"] for c in seen] == ["archive-rpc-0", "archive-rpc-2"]
