@@ -110,8 +110,17 @@ def _query(params: Params | None) -> list[tuple[str, str]]:
     return out
 
 
+class ClientClosedError(aiohttp.ClientConnectionError):
+    """A request through a RestClient after its close(): a transport failure to the caller
+    (retried with backoff like any other), never a new connection pool."""
+
+
 class RestClient:
-    """Raw JSON access to one API server. Safe to share by every component of a process."""
+    """Raw JSON access to one API server. Safe to share by every component of a process.
+
+    Owns one connection pool, opened on first use; close() ends it for good. A straggler
+    still running after its owner closed the client (a reflector past a graceful-shutdown
+    deadline) gets ClientClosedError: reopening would leave a pool nobody ever closes."""
 
     def __init__(
         self,
@@ -130,8 +139,15 @@ class RestClient:
         self.timeout = timeout
         self._requests = requests_counter(registry)
         self._session: aiohttp.ClientSession | None = None
+        self._closed = False
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
 
     def _http(self) -> aiohttp.ClientSession:
+        if self._closed:
+            raise ClientClosedError(f"the REST client of {self.host_label} is closed")
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(
@@ -291,6 +307,7 @@ class RestClient:
             yield json.loads(bytes(buffer))
 
     async def close(self) -> None:
+        self._closed = True
         if self._session is not None:
             await self._session.close()
             self._session = None

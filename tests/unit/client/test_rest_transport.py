@@ -13,7 +13,7 @@ from kubernetes_asyncio.client import Configuration
 from prometheus_client import CollectorRegistry
 
 from controller_runtime.client import NotFoundError, RestClient
-from controller_runtime.client.rest import default_user_agent
+from controller_runtime.client.rest import ClientClosedError, default_user_agent
 
 BIG = "x" * 300_000  # an event far larger than one read chunk
 STOP = web.AppKey("stop", asyncio.Event)
@@ -102,6 +102,30 @@ async def test_stream_reassembles_events_split_across_chunks(server: tuple[str, 
         assert got[1]["object"]["data"]["v"] == BIG
     finally:
         await rest.close()
+
+
+async def test_a_closed_client_refuses_requests_instead_of_reopening(
+    server: tuple[str, Flaky],
+) -> None:
+    # A straggler (a reflector past the shutdown deadline) must not get a fresh connection
+    # pool nobody would close: that was the "Unclosed client session" at interpreter exit.
+    rest = client(server[0], CollectorRegistry())
+    async with rest.stream("/watch") as events:
+        assert [e async for e in events]  # the pool is open and works
+    await rest.close()
+    assert rest.closed
+    with pytest.raises(ClientClosedError):
+        await rest.request("GET", "/missing")
+
+
+async def test_a_closed_client_refuses_watch_streams_instead_of_reopening(
+    server: tuple[str, Flaky],
+) -> None:
+    rest = client(server[0], CollectorRegistry())
+    await rest.close()
+    with pytest.raises(ClientClosedError):
+        async with rest.stream("/watch"):
+            pass
 
 
 async def test_silent_stream_times_out(server: tuple[str, Flaky]) -> None:
