@@ -337,15 +337,16 @@ async def test_a_failed_ceremony_is_retried_with_a_new_plan(
     async with run_operator(sidecars="fleet-simulator") as op:
         op.sidecar(f"{name}-1").fail("config-apply", "simulated config failure", times=None)
         await kube.create(genesis_group(name, namespace, replicas=2))
-        plans: set[str] = set()
 
-        async def plan_ids() -> set[str]:
-            status = (await _group(op, name)).get("status") or {}
-            if status.get("plan"):
-                plans.add(status["plan"]["id"])
-            return plans
+        # A retried ceremony may start and fail within one pass (its status write shows no
+        # plan then), so the plans are counted where each leaves a trace: its assembly task,
+        # posted under the plan's own task id to the assembler's sidecar.
+        def assemblies() -> set[str | None]:
+            return {p.id for p in op.sidecar(f"{name}-0").posts_of("assemble-and-upload-genesis")}
 
-        await eventually(plan_ids, lambda ids: len(ids) >= 2, timeout=400, message="plan rebuilt")
+        await eventually(
+            assemblies, lambda ids: len(ids) >= 2, timeout=400, message="ceremony retried"
+        )
         group = await _group(op, name)
         needed = condition(group, "GenesisCeremonyNeeded")
         assert needed is not None
