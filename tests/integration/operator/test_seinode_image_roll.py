@@ -154,7 +154,9 @@ async def test_the_rolled_pods_fresh_sidecar_is_marked_ready_by_the_controller(
             message="a sidecar for the replacement pod",
         )
         assert fresh is not None
-        assert fresh.starts == first.starts + 1
+        # Started again for the new pod (how often in between is the fleet's business: it stops
+        # a Terminating pod's sidecar and may see the pods in any order).
+        assert fresh.starts > first.starts
         await eventually(
             lambda: op.sidecar_get("heal-0", "status"),
             lambda answer: answer == (200, {"status": "Ready"}),
