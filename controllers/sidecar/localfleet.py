@@ -6,7 +6,7 @@ watches the pods labelled ``sei.io/node`` and, for every node, keeps exactly one
 running for the node's current pod (``<name>-0``: the StatefulSet pod, or the bootstrap Job pod,
 whose hostname is ``<name>-0``):
 - a new pod uid (a rollout, a deleted pod recreated) stops the sidecar and starts a fresh one;
-- no pod (or only finished or Terminating ones) stops it;
+- no pod (or only finished ones) stops it;
 - each node keeps one loopback port for the fleet's lifetime, like its stable DNS name, and the
   real sidecar keeps one home directory across restarts, like the node's data PVC, so task
   results survive and readiness does not (spec 7.3).
@@ -239,15 +239,13 @@ class _Enqueue:
 def node_pod(pods: list[Object], name: str) -> Object | None:
     """The pod whose sidecar serves node ``name``: named or hostnamed ``<name>-0`` (the
     StatefulSet pod, or the bootstrap Job pod), not finished (a completed Job pod runs no
-    containers), not being deleted (the kubelet stops a Terminating pod's containers at once,
-    whatever finalizers keep the object), the newest if several."""
+    containers), the newest if several."""
     hostname = f"{name}-0"
     candidates = [
         pod
         for pod in pods
         if hostname in (pod["metadata"].get("name"), (pod.get("spec") or {}).get("hostname"))
         and (pod.get("status") or {}).get("phase") not in ("Succeeded", "Failed")
-        and not pod["metadata"].get("deletionTimestamp")
     ]
     if not candidates:
         return None

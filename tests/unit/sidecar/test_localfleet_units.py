@@ -118,14 +118,6 @@ def test_a_finished_pod_runs_no_sidecar(phase: str) -> None:
     )
 
 
-def test_a_terminating_pod_runs_no_sidecar() -> None:
-    """Held by a finalizer or not, a deleted pod's containers are stopped: a sidecar answering
-    for it would pass for its replacement's."""
-    pod = a_pod("node-a-0")
-    pod["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:05Z"
-    assert node_pod([pod], "node-a") is None
-
-
 def test_the_newest_of_two_live_pods_wins() -> None:
     old = a_pod("node-a-bootstrap-1", hostname="node-a-0", created="2026-01-01T00:00:00Z")
     new = a_pod("node-a-0", created="2026-01-01T00:00:05Z")
